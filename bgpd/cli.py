@@ -1,0 +1,51 @@
+"""`bgpd`: the daemon's command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _decode(args) -> int:
+    from .decode import run
+    if args.messages:
+        lines = args.messages
+    elif args.file:
+        with open(args.file, encoding="ascii", errors="replace") as f:
+            lines = f.readlines()
+    else:
+        lines = sys.stdin.readlines()
+    return run(lines, as2=args.as2, add_path=args.add_path, extended=args.extended)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bgpd", description="A pure-Python BGP speaker and route reflector.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    d = sub.add_parser(
+        "decode", help="decode hex BGP messages to JSON",
+        description="Decode hex BGP messages (header included; several may follow each "
+                    "other on one line) and print one JSON object per message.  A malformed "
+                    "message prints its RFC 7606 action and the NOTIFICATION it would send. "
+                    "Exit status: 0 all well-formed, 1 something malformed, 2 not hex.")
+    d.add_argument("messages", nargs="*", help="hex messages (default: one per line on stdin)")
+    d.add_argument("-f", "--file", help="read hex messages from FILE, one per line")
+    d.add_argument("--as2", action="store_true",
+                   help="the session has no 4-octet AS capability (2-octet AS_PATH)")
+    d.add_argument("--add-path", action="store_true",
+                   help="NLRI carry add-path path identifiers (RFC 7911)")
+    d.add_argument("--extended", action="store_true",
+                   help="extended messages were negotiated (RFC 8654, up to 65535 octets)")
+    d.set_defaults(func=_decode)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""fsm (see DESIGN.md)."""

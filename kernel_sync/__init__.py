@@ -1,0 +1,1 @@
+"""kernel_sync (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""reflector (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""rib (see DESIGN.md)."""
