@@ -37,6 +37,9 @@ def decode_as_path(data: bytes, four_octet: bool) -> AsPath:
     """Decode an AS_PATH (or AS4_PATH with ``four_octet=True``) value."""
     width = 4 if four_octet else 2
     unpack = _UNPACK4 if four_octet else _UNPACK2
+    # Fast path: one AS_SEQUENCE, the shape of nearly every real path.
+    if len(data) > 2 and data[0] == 2 and data[1] and len(data) == 2 + data[1] * width:
+        return ((2, unpack[data[1]](data, 2)),)
     segments = []
     i = 0
     n = len(data)

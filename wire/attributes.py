@@ -233,12 +233,16 @@ def _dec_next_hop(a, v, w):
     a.next_hop = v
 
 
-def _dec_u32(field, name):
-    def dec(a, v, w):
-        if len(v) != 4:
-            raise Malformed(f"{name} length {len(v)} != 4")
-        setattr(a, field, _unpack_u32(v)[0])
-    return dec
+def _dec_med(a, v, w):
+    if len(v) != 4:
+        raise Malformed(f"MULTI_EXIT_DISC length {len(v)} != 4")
+    a.med = _unpack_u32(v)[0]
+
+
+def _dec_local_pref(a, v, w):
+    if len(v) != 4:
+        raise Malformed(f"LOCAL_PREF length {len(v)} != 4")
+    a.local_pref = _unpack_u32(v)[0]
 
 
 def _dec_atomic(a, v, w):
@@ -370,9 +374,9 @@ TABLE: dict[int, AttrSpec] = {spec.code: spec for spec in (
              lambda v: [{"type": _aspath.SegmentType(t).name, "asns": list(asns)}
                         for t, asns in v]),
     AttrSpec(AttrType.NEXT_HOP, WELL_KNOWN, "next_hop", _dec_next_hop, _enc_next_hop, _ip),
-    AttrSpec(AttrType.MULTI_EXIT_DISC, OPT_NONTRANS, "med", _dec_u32("med", "MULTI_EXIT_DISC"),
+    AttrSpec(AttrType.MULTI_EXIT_DISC, OPT_NONTRANS, "med", _dec_med,
              _enc_u32("med"), int),
-    AttrSpec(AttrType.LOCAL_PREF, WELL_KNOWN, "local_pref", _dec_u32("local_pref", "LOCAL_PREF"),
+    AttrSpec(AttrType.LOCAL_PREF, WELL_KNOWN, "local_pref", _dec_local_pref,
              _enc_u32("local_pref"), int),
     # RFC 7606 section 7.6/7.7: a malformed ATOMIC_AGGREGATE or AGGREGATOR
     # changes nothing about reachability: discard it.
@@ -407,6 +411,12 @@ TABLE: dict[int, AttrSpec] = {spec.code: spec for spec in (
     AttrSpec(AttrType.OTC, OPT_TRANS, "otc", _dec_otc, _enc_u32("otc"), int),
 )}
 
+# The decoder's view of the table: (expected flags, decode, row) by type code,
+# a list so that the per-attribute lookup is one index.
+_ROWS: list = [None] * 256
+for _spec in TABLE.values():
+    _ROWS[_spec.code] = (_spec.flags, _spec.decode, _spec)
+
 # Rows by the field they fill, in type-code order (the order we encode in).
 TABLE_BY_FIELD = {spec.field: spec for spec in sorted(TABLE.values(), key=lambda s: s.code)
                   if spec.field not in ("as4_path", "as4_aggregator")}
@@ -433,7 +443,7 @@ def decode_attributes(block: bytes, four_octet: bool = True):
     mp_reach = mp_unreach = None
     cuts = None
     seen = 0
-    table = TABLE
+    rows = _ROWS
     i = 0
     n = len(block)
     while i < n:
@@ -470,8 +480,8 @@ def decode_attributes(block: bytes, four_octet: bool = True):
                             f"attribute type {code} repeated; later copies ignored")
             continue
         seen |= bit
-        spec = table.get(code)
-        if spec is None:
+        row = rows[code]
+        if row is None:
             if code in _MP_CODES:
                 if flags & 0xC0 != OPT_NONTRANS:
                     raise _attr_error(UpdateSubcode.ATTRIBUTE_FLAGS_ERROR, block, start, end,
@@ -499,15 +509,16 @@ def decode_attributes(block: bytes, four_octet: bool = True):
                 # Unknown optional non-transitive: quietly dropped.
                 a.clean = False
             continue
-        if flags & 0xC0 != spec.flags:
+        if flags & 0xC0 != row[0]:
+            spec = row[2]
             problems = _add(problems, spec.on_flags_error, code,
                             f"{spec.name} flags 0x{flags:02x}, expected 0x{spec.flags:02x}")
             a.clean = False
             continue
         try:
-            spec.decode(a, value, four_octet)
+            row[1](a, value, four_octet)
         except Malformed as e:
-            problems = _add(problems, spec.on_error, code, str(e))
+            problems = _add(problems, row[2].on_error, code, str(e))
             a.clean = False
     if cuts:
         parts = []

@@ -29,6 +29,7 @@ _KNOWN_SAFIS = (1, 2)       # unicast and multicast share the prefix format
 _NH_LENGTHS = {AFI.IPV4: (4, 16, 32), AFI.IPV6: (16, 32)}  # RFC 4760, RFC 8950
 IPV4_UNICAST = (1, 1)
 _UPDATE_TYPE = bytes([MessageType.UPDATE])
+_NONE = ()                  # shared empty prefix list
 
 
 class MpReach:
@@ -170,11 +171,11 @@ class UpdateCodec:
                                f"total path attribute length {alen} overruns the message")
         try:
             if self._ap4_rx:
-                withdrawn = split_add_path(body[2:2 + wlen]) if wlen else []
-                nlri = split_add_path(body[npos:]) if npos < n else []
+                withdrawn = split_add_path(body[2:2 + wlen]) if wlen else _NONE
+                nlri = split_add_path(body[npos:]) if npos < n else _NONE
             else:
-                withdrawn = split(body[2:2 + wlen]) if wlen else []
-                nlri = split(body[npos:]) if npos < n else []
+                withdrawn = split(body[2:2 + wlen]) if wlen else _NONE
+                nlri = split(body[npos:]) if npos < n else _NONE
         except NlriError as e:
             raise update_error(UpdateSubcode.INVALID_NETWORK_FIELD, b"", str(e)) from None
         if not alen:
