@@ -18,6 +18,18 @@ def _decode(args) -> int:
     return run(lines, as2=args.as2, add_path=args.add_path, extended=args.extended)
 
 
+def _check(args) -> int:
+    from conf import ConfigError, load
+    try:
+        config = load(args.config)
+    except ConfigError as e:
+        for line in e.lines():
+            print(line, file=sys.stderr)
+        return 1
+    print(f"configuration OK: {config.summary()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bgpd", description="A pure-Python BGP speaker and route reflector.")
@@ -39,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--extended", action="store_true",
                    help="extended messages were negotiated (RFC 8654, up to 65535 octets)")
     d.set_defaults(func=_decode)
+
+    c = sub.add_parser(
+        "check", help="check a configuration file",
+        description="Load and check a configuration file.  Exit status 0 when it is "
+                    "valid; 1 with one 'FILE: key.path: reason' line per problem otherwise.")
+    c.add_argument("--config", "-c", required=True, metavar="FILE",
+                   help="the TOML configuration file")
+    c.set_defaults(func=_check)
     return p
 
 

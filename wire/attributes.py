@@ -122,6 +122,10 @@ class Attributes:
             v = getattr(self, spec.field)
             if _present(spec.field, v):
                 out[spec.field] = v
+        if self.unknown:
+            # Unrecognized optional transitive attributes travel on
+            # (RFC 4271 section 5): a replace() must not lose them.
+            out["unknown"] = self.unknown
         return out
 
     def replace(self, **changes) -> "Attributes":
@@ -562,8 +566,11 @@ def _rebuild_as4(a: Attributes) -> None:
         return
     a.clean = False
     agg = rare.get("aggregator")
-    if agg is not None and agg[0] != AS_TRANS:
-        # The aggregating speaker was 2-octet: the AS4_ attributes are stale.
+    if agg is not None and as4_agg is not None and agg[0] != AS_TRANS:
+        # Both aggregators came and the AGGREGATOR is a real 2-octet AS: a
+        # 2-octet speaker aggregated after the last 4-octet one, so the AS4_
+        # attributes are stale.  Without an AS4_AGGREGATOR the AS4_PATH is
+        # used as usual (RFC 6793 section 4.2.3: "when both ... are received").
         return
     if as4_agg is not None and agg is not None:
         rare["aggregator"] = as4_agg
@@ -612,7 +619,7 @@ class _Fields:
 def make(four_octet: bool = True, **fields) -> Attributes:
     """Build an attribute set from field values (as ``Attributes.fields()``
     returns them) and encode it once."""
-    unknown_fields = set(fields) - set(TABLE_BY_FIELD)
+    unknown_fields = set(fields) - set(TABLE_BY_FIELD) - {"unknown"}
     if unknown_fields:
         raise TypeError(f"unknown attribute fields: {sorted(unknown_fields)}")
     holder = _Fields(fields)

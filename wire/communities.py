@@ -110,6 +110,13 @@ def parse_ext_community(text: str) -> int:
             raise ValueError(f"extended community {text!r} does not fit 64 bits")
         return value
     parts = text.split(":")
+    if len(parts) == 2 and parts[0].lower() == "encap":
+        # Encapsulation (RFC 9012 section 4.1): type 0x03, sub-type 0x0c,
+        # four reserved octets, then the tunnel type.
+        tunnel = int(parts[1])
+        if not 0 <= tunnel <= 0xFFFF:
+            raise ValueError(f"extended community {text!r}: tunnel type must be 0..65535")
+        return 0x030C << 48 | tunnel
     if len(parts) != 3 or parts[0].lower() not in _EXT_NAMES:
         raise ValueError(f"extended community {text!r} is not KIND:ADMIN:VALUE "
                          f"(KIND one of {', '.join(sorted(_EXT_NAMES))}) or 0x-hex")

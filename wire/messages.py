@@ -151,6 +151,10 @@ def decode_body(mtype: int, body: bytes, codec: UpdateCodec | None = None):
     if mtype == MessageType.UPDATE:
         return (codec or UpdateCodec()).decode(body)
     if mtype == MessageType.KEEPALIVE:
+        if body:
+            # RFC 4271 section 4.4: a KEEPALIVE is the header alone.
+            raise header_error(HeaderSubcode.BAD_MESSAGE_LENGTH,
+                               _length_field(len(body)), "KEEPALIVE with a body")
         return KEEPALIVE
     if mtype == MessageType.OPEN:
         return decode_open(body)
@@ -170,8 +174,13 @@ def decode_message(data: bytes, codec: UpdateCodec | None = None, max_size: int 
     return decode_body(mtype, body, codec)
 
 
+def _length_field(body_len: int) -> bytes:
+    # Only a direct caller can pass a body too long for the 2-octet field.
+    return min(HEADER_LEN + body_len, 0xFFFF).to_bytes(2, "big")
+
+
 def _whole(mtype: int, body: bytes) -> bytes:
-    return MARKER + (HEADER_LEN + len(body)).to_bytes(2, "big") + bytes([mtype]) + body
+    return MARKER + _length_field(len(body)) + bytes([mtype]) + body
 
 
 def encode(message, max_size: int = MAX_EXTENDED_MESSAGE_LEN) -> bytes:

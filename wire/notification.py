@@ -12,9 +12,10 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .constants import (CeaseSubcode, ErrorCode, FsmSubcode, HeaderSubcode,
+from .constants import (CeaseSubcode, ErrorCode, FsmSubcode, HEADER_LEN, HeaderSubcode,
                         MessageType, OpenSubcode, RouteRefreshSubcode,
                         UpdateSubcode)
+from .errors import header_error
 
 SUBCODES = {
     ErrorCode.MESSAGE_HEADER: HeaderSubcode,
@@ -102,5 +103,9 @@ class Notification:
 
 
 def decode_notification(body: bytes) -> Notification:
-    # Length checked by the framer (>= 2 octets of body).
+    if len(body) < 2:
+        # The framer refuses these (minimum length 21); kept for direct callers.
+        raise header_error(HeaderSubcode.BAD_MESSAGE_LENGTH,
+                           (HEADER_LEN + len(body)).to_bytes(2, "big"),
+                           f"NOTIFICATION body of {len(body)} octets lacks code and subcode")
     return Notification(body[0], body[1], bytes(body[2:]))

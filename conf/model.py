@@ -1,0 +1,198 @@
+"""The configuration as frozen objects: what ``conf.load`` returns.
+
+Every value here is final: ``[defaults]`` and the built-in defaults have
+been applied, so ``peer.hold_time`` is the hold time to use and
+``peer.local_asn`` the AS to put in the OPEN.  The objects hold typed
+values (``ipaddress`` addresses and networks, ``(AFI, SAFI)`` pairs from
+``wire.constants``), never the strings of the file.
+
+``Session`` holds the options a BGP session is set up with; a ``Peer`` is a
+session with one address, a ``DynamicNeighbor`` a template for sessions
+with any address inside a prefix (``peer_for`` makes the ``Peer``).
+``Config.peer_for(address)`` is what the listener asks about an incoming
+connection: the configured peer of that address, else a peer made from the
+dynamic neighbor whose prefix matches longest, else ``None``.
+
+No defaults live in these classes: the schema (``conf.schema``) is the one
+place that says what an absent key means.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Mapping, Union
+
+IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+GTSM_TTL = 255          # RFC 5082: GTSM packets are sent with TTL 255
+IBGP_TTL = 64           # iBGP peers may be several hops away (BIRD's multihop default)
+EBGP_TTL = 1            # eBGP peers are directly connected unless multihop says otherwise
+
+
+def address(value) -> IPAddress:
+    """An address from text or bytes of a socket; IPv4-mapped IPv6 addresses
+    (``::ffff:10.0.0.1``, as a dual-stack socket reports IPv4 peers) become
+    IPv4."""
+    addr = value if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)) \
+        else ipaddress.ip_address(value)
+    if addr.version == 6 and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
+def underscored(value) -> str:
+    """``10.0.0.1`` -> ``10_0_0_1``, ``2001:db8::/64`` -> ``2001_db8___64``
+    (the way BIRD and Calico turn addresses into protocol names)."""
+    text = str(value)
+    for ch in ".:/%-":
+        text = text.replace(ch, "_")
+    return text
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Session:
+    """Options of one BGP session (RFC 4271 timers in seconds)."""
+    asn: int                        # the peer's AS
+    local_asn: int                  # our AS on this session (Config.asn unless overridden)
+    description: str
+    passive: bool                   # never connect; wait for the peer
+    local_address: IPAddress | None  # source address to bind, None: the kernel chooses
+    port: int                       # the peer's TCP port
+    multihop: int | None            # outgoing TTL; None: EBGP_TTL or IBGP_TTL
+    ttl_security: int               # GTSM hop count (RFC 5082), 0: off
+    password: str | None = field(repr=False)  # TCP MD5 key (RFC 2385)
+    hold_time: int                  # proposed HoldTime, 0 or 3..65535
+    keepalive: int                  # KeepaliveTime, 0 iff hold_time is 0
+    connect_retry: int              # ConnectRetryTime
+    delay_open: int | None          # DelayOpenTime, None: no DelayOpen
+    families: tuple                 # ((AFI, SAFI), ...) to negotiate (RFC 4760)
+    add_path: tuple                 # ((afi, safi, mode), ...) as wire AddPath.families
+    graceful_restart: bool          # RFC 4724
+    restart_time: int               # RFC 4724 Restart Time, 1..4095
+    enabled: bool
+    route_reflector_client: bool    # RFC 4456
+    next_hop_self: bool
+    required_capabilities: tuple    # (CapabilityCode, ...) the peer must advertise
+
+    @property
+    def is_ibgp(self) -> bool:
+        return self.asn == self.local_asn
+
+    @property
+    def ttl(self) -> int:
+        """The IP TTL (hop limit) of our packets to the peer."""
+        if self.ttl_security:
+            return GTSM_TTL
+        if self.multihop is not None:
+            return self.multihop
+        return IBGP_TTL if self.is_ibgp else EBGP_TTL
+
+    @property
+    def min_ttl(self) -> int | None:
+        """The least TTL accepted from the peer (IP_MINTTL), None without GTSM."""
+        return GTSM_TTL + 1 - self.ttl_security if self.ttl_security else None
+
+    def add_path_mode(self, family) -> int:
+        """RFC 7911 Send/Receive value for ``(afi, safi)``: 0 off, 1 receive,
+        2 send, 3 both."""
+        for afi, safi, mode in self.add_path:
+            if (afi, safi) == tuple(family):
+                return mode
+        return 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Peer(Session):
+    address: IPAddress
+    name: str                       # protocol name, "peer_10_0_0_1" unless configured
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DynamicNeighbor(Session):
+    """Accepts sessions from any address in ``prefix`` (always passive)."""
+    prefix: IPNetwork
+    name: str
+
+    def __contains__(self, addr) -> bool:
+        addr = address(addr)
+        return addr.version == self.prefix.version and addr in self.prefix
+
+    def peer_for(self, addr) -> Peer:
+        """The peer for a connection from ``addr``: this template's options,
+        named ``<name>_<address>``."""
+        addr = address(addr)
+        options = {f.name: getattr(self, f.name) for f in fields(Session)}
+        return Peer(**options, address=addr, name=f"{self.name}_{underscored(addr)}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Originate:
+    """A prefix this speaker announces on its own (a Calico block, a service range)."""
+    prefix: IPNetwork
+    communities: tuple              # RFC 1997 values as ints
+    large_communities: tuple        # RFC 8092 (global, local1, local2) triples
+    extended_communities: tuple     # RFC 4360 values as 64-bit ints
+    next_hop: IPAddress | None      # None: the session's own address
+    local_pref: int | None          # sent to iBGP peers only
+    med: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    router_id: ipaddress.IPv4Address
+    asn: int
+    listen: tuple                   # addresses to accept connections on
+    port: int                       # our TCP port
+    hostname: str | None            # FQDN capability; None: not configured
+    domain: str | None
+    control_socket: str
+    control_socket_mode: int
+    log_level: str
+    peers: tuple                    # (Peer, ...) in file order
+    dynamic_neighbors: tuple        # (DynamicNeighbor, ...)
+    originate: tuple                # (Originate, ...)
+    source: str = "<string>"
+    _by_address: Mapping = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "_by_address",
+                           MappingProxyType({p.address: p for p in self.peers}))
+
+    def peer_by_address(self, addr) -> Peer | None:
+        """The configured peer with this address (IPv4-mapped forms match)."""
+        return self._by_address.get(address(addr))
+
+    def peer_by_name(self, name: str) -> Peer | None:
+        return next((p for p in self.peers if p.name == name), None)
+
+    def match_dynamic(self, addr) -> DynamicNeighbor | None:
+        """The dynamic neighbor whose prefix holds ``addr``, longest prefix first."""
+        addr = address(addr)
+        best = None
+        for dn in self.dynamic_neighbors:
+            if addr in dn and (best is None or dn.prefix.prefixlen > best.prefix.prefixlen):
+                best = dn
+        return best
+
+    def peer_for(self, addr) -> Peer | None:
+        """Who a connection from ``addr`` is: a configured peer (which wins even
+        inside a dynamic prefix, and even when disabled), a peer made from
+        the best dynamic neighbor, or None (refuse the connection)."""
+        peer = self.peer_by_address(addr)
+        if peer is not None:
+            return peer
+        dn = self.match_dynamic(addr)
+        return dn.peer_for(addr) if dn is not None else None
+
+    def summary(self) -> str:
+        """``3 peers, 1 dynamic neighbor range, 2 originated prefixes; ...``"""
+        def count(items: tuple, one: str, many: str) -> str:
+            return f"{len(items)} {one if len(items) == 1 else many}"
+        counts = (count(self.peers, "peer", "peers"),
+                  count(self.dynamic_neighbors, "dynamic neighbor range",
+                        "dynamic neighbor ranges"),
+                  count(self.originate, "originated prefix", "originated prefixes"))
+        return f"{', '.join(counts)}; router id {self.router_id}, AS {self.asn}"

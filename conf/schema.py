@@ -1,0 +1,251 @@
+"""The schema: one row per configuration key, one table per TOML table.
+
+A ``Field`` names a key, the parser of its value (``conf.values``), whether
+it is required, and what an absent key means.  ``read_table`` applies a
+table of fields to one TOML table and records every problem it meets:
+unknown keys (with a did-you-mean suggestion), keys not allowed in that
+table, missing required keys, and values their parser rejects.  A key whose
+value was rejected maps to ``INVALID`` so that later cross-field checks can
+skip it instead of reporting a second, derived error.
+
+Session options (``SESSION``) are shared by ``[defaults]``, ``[[peers]]``
+and ``[[dynamic_neighbors]]``; a peer inherits what it does not set from
+``[defaults]``, then from the ``default`` column here.  ``DERIVED``
+defaults are computed by the loader from other keys (see their ``doc``).
+
+Run ``python3 -m conf`` to print the reference of every key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from . import values as v
+from .errors import Invalid, Problem, join
+
+
+class _Marker:
+    __slots__ = ("label",)
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def __repr__(self) -> str:
+        return self.label
+
+
+INVALID = _Marker("INVALID")    # the key was present but its value was rejected
+DERIVED = _Marker("DERIVED")    # the loader computes the default from other keys
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    parse: v.Parser
+    default: Any = None         # value when absent; None: unset
+    required: bool = False
+    doc: str = ""
+    shown: str = ""             # the default as the reference prints it, if not obvious
+
+
+# -- the top level ------------------------------------------------------------
+
+TOP = (
+    Field("router_id", v.router_id, required=True,
+          doc="BGP Identifier, a non-zero IPv4 address (RFC 6286)"),
+    Field("asn", v.asn, required=True, doc="local AS, 1..4294967295 (not 23456)"),
+    Field("listen", v.list_of(v.listen_address),
+          default=(ipaddress.IPv4Address("0.0.0.0"), ipaddress.IPv6Address("::")),
+          doc="addresses to accept BGP connections on; [] accepts none"),
+    Field("port", v.integer(1, 65535), default=179, doc="TCP port to listen on"),
+    Field("hostname", v.hostname, doc="host name for the FQDN capability"),
+    Field("domain", v.hostname, doc="domain name for the FQDN capability"),
+    Field("control_socket", v.socket_path, default="/run/bgpd/bgpd.ctl",
+          doc="path of the control socket"),
+    Field("control_socket_mode", v.file_mode, default=0o660, shown="'0660'",
+          doc="permissions of the control socket, '0660' or 0o660"),
+    Field("log_level", v.choice(v.LOG_LEVELS), default="info",
+          doc="one of " + ", ".join(v.LOG_LEVELS)),
+)
+
+# -- options of a BGP session ---------------------------------------------------
+
+SESSION = (
+    Field("passive", v.boolean, default=False, doc="never connect, only accept"),
+    Field("local_address", v.host_address,
+          doc="source address of the session (same family as the peer)"),
+    Field("local_asn", v.asn, default=DERIVED, doc="our AS on this session; default: asn"),
+    Field("port", v.integer(1, 65535), default=179, doc="the peer's TCP port"),
+    Field("multihop", v.integer(1, 255),
+          doc="TTL of our packets; default: 1 for eBGP, 64 for iBGP"),
+    Field("ttl_security", v.ttl_security, default=0, shown="false",
+          doc="GTSM (RFC 5082): true (peer 1 hop away) or the hop count; "
+              "not with multihop"),
+    Field("password", v.password, doc="TCP MD5 key (RFC 2385), 1..80 bytes"),
+    Field("hold_time", v.hold_time, default=90,
+          doc="seconds, 0 or 3..65535 (RFC 4271's suggested 90)"),
+    Field("keepalive", v.integer(0, 65535, "seconds"), default=DERIVED,
+          doc="seconds, less than hold_time; default: hold_time / 3"),
+    Field("connect_retry", v.integer(1, 65535, "seconds"), default=5,
+          doc="seconds between connection attempts (Calico's 5)"),
+    Field("delay_open", v.integer(1, 65535, "seconds"),
+          doc="DelayOpenTime in seconds (RFC 4271 8.1.1); default: off"),
+    Field("families", v.families, default=DERIVED,
+          doc="address families, of ipv4-unicast, ipv6-unicast; "
+              "default: the family of the peer's address"),
+    Field("add_path", v.add_path, default=0, shown="'off'",
+          doc="RFC 7911: off, receive, send or both, for every family "
+              "or as a table family = mode"),
+    Field("graceful_restart", v.boolean, default=True, doc="RFC 4724"),
+    Field("restart_time", v.integer(1, 4095, "seconds"), default=120,
+          doc="RFC 4724 Restart Time in seconds (BIRD's and Calico's 120)"),
+    Field("enabled", v.boolean, default=True, doc="false: configured but shut down"),
+    Field("route_reflector_client", v.boolean, default=False,
+          doc="reflect routes to this iBGP peer (RFC 4456)"),
+    Field("next_hop_self", v.boolean, default=False,
+          doc="set NEXT_HOP to our address on routes sent to this peer"),
+    Field("required_capabilities", v.capabilities, default=(),
+          doc="capabilities the peer must advertise: " + ", ".join(v.CAPABILITY_NAMES)),
+)
+
+_IDENTITY = (
+    Field("asn", v.asn, required=True, doc="the peer's AS"),
+    Field("name", v.name, default=DERIVED,
+          doc="protocol name, unique; default: peer_<address> or dynamic_<prefix>"),
+    Field("description", v.string(255), default="", doc="free text"),
+)
+
+DEFAULTS = SESSION
+
+PEER = (Field("address", v.host_address, required=True,
+              doc="the peer's IPv4 or IPv6 address (fe80::1%eth0 for link-local)"),
+        *_IDENTITY, *SESSION)
+
+DYNAMIC_NEIGHBOR = (Field("prefix", v.source_prefix, required=True,
+                          doc="accept sessions from addresses in this prefix (always passive)"),
+                    *_IDENTITY, *(f for f in SESSION if f.name != "passive"))
+
+# Keys that exist elsewhere but make no sense in a table, with the reason.
+NOT_IN_DYNAMIC_NEIGHBOR = {
+    "passive": "dynamic neighbors only accept connections; they are always passive",
+    "address": "a dynamic neighbor matches a prefix; use prefix",
+}
+
+NOT_IN_DEFAULTS = {
+    key: f"{key} belongs in each [[peers]] or [[dynamic_neighbors]] table; "
+         "[defaults] holds session options"
+    for key in ("address", "asn", "name", "description", "prefix")
+}
+
+ORIGINATE = (
+    Field("prefix", v.prefix, required=True, doc="the prefix to announce"),
+    Field("communities", v.list_of(v.community), default=(),
+          doc="RFC 1997: '65000:1' or well-known names such as 'NO_EXPORT'"),
+    Field("large_communities", v.list_of(v.large_community), default=(),
+          doc="RFC 8092: '4200000000:1:2'"),
+    Field("extended_communities", v.list_of(v.ext_community), default=(),
+          doc="RFC 4360: 'rt:65000:1', 'soo:10.0.0.1:7', '0x...'"),
+    Field("next_hop", v.host_address, doc="default: our address on each session"),
+    Field("local_pref", v.integer(0, v.MAX_U32), doc="LOCAL_PREF, sent to iBGP peers"),
+    Field("med", v.integer(0, v.MAX_U32), doc="MULTI_EXIT_DISC"),
+)
+
+# The tables below the top level: key -> (array of tables?, fields).
+SECTIONS = {
+    "defaults": (False, DEFAULTS),
+    "peers": (True, PEER),
+    "dynamic_neighbors": (True, DYNAMIC_NEIGHBOR),
+    "originate": (True, ORIGINATE),
+}
+
+
+# Words other daemons (BIRD, FRR, GoBGP, Calico) use for our keys, so that
+# "unknown key" can name the key meant even when the spelling is far off.
+SYNONYMS = {
+    **dict.fromkeys(("neighbor", "neighbors", "neighbours", "peer"), "peers"),
+    **dict.fromkeys(("remote_as", "remote-as", "peer_as", "peer-as", "neighbor_as",
+                     "as", "as_number", "asnumber"), "asn"),
+    **dict.fromkeys(("local_as", "local-as", "localasnumber"), "local_asn"),
+    **dict.fromkeys(("ip", "peer_ip", "peer_address", "neighbor_address", "peerip"),
+                    "address"),
+    **dict.fromkeys(("md5", "md5_password", "auth_password", "tcp_md5", "authentication"),
+                    "password"),
+    **dict.fromkeys(("ebgp_multihop", "ebgp-multihop", "ttl"), "multihop"),
+    **dict.fromkeys(("gtsm", "ttlsecurity", "ttl-security"), "ttl_security"),
+    **dict.fromkeys(("source_address", "update_source", "update-source", "source"),
+                    "local_address"),
+    **dict.fromkeys(("hold", "holdtime", "hold-time"), "hold_time"),
+    **dict.fromkeys(("keepalive_time", "keepalive_interval", "keepalivetime"), "keepalive"),
+    **dict.fromkeys(("rr_client", "route-reflector-client", "rr-client"),
+                    "route_reflector_client"),
+    **dict.fromkeys(("afi_safis", "afi-safis", "address_families", "afi_safi"), "families"),
+    **dict.fromkeys(("network", "networks", "announce", "static", "prefixes",
+                     "advertise"), "originate"),
+    **dict.fromkeys(("dynamic", "listen_range", "bgp_listen_range"), "dynamic_neighbors"),
+    **dict.fromkeys(("router-id", "id", "identifier"), "router_id"),
+}
+
+
+def _hint(key: str, known) -> str:
+    meant = SYNONYMS.get(key.lower())
+    if meant in known:
+        return f" (did you mean {meant!r}?)"
+    return v.did_you_mean(key, known)
+
+
+def read_table(raw: Mapping, table, path: str, problems: list[Problem], *,
+               also_known=(), not_here: Mapping[str, str] | None = None) -> dict:
+    """Parse the keys of one TOML table; return ``{key: value or INVALID}``
+    for the keys present.  Keys in ``also_known`` are skipped (the caller
+    reads them)."""
+    known = {f.name: f for f in table}
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        field = known.get(key)
+        if field is None:
+            if key in also_known:
+                continue
+            if not_here and key in not_here:
+                problems.append(Problem(join(path, key), f"not allowed here: {not_here[key]}"))
+            else:
+                hint = _hint(key, [*known, *also_known])
+                problems.append(Problem(path, f"unknown key {key!r}{hint}"))
+            continue
+        try:
+            out[key] = field.parse(value)
+        except Invalid as e:
+            out[key] = INVALID
+            problems += [Problem(join(path, key) + at, reason) for at, reason in e.problems]
+    for field in table:
+        if field.required and field.name not in raw:
+            problems.append(Problem(path, f"missing required key {field.name!r}"))
+            out[field.name] = INVALID
+    return out
+
+
+def reference() -> str:
+    """Every key of every table with its default and meaning, as text."""
+    def rows(title, table):
+        yield title
+        for f in table:
+            if f.required:
+                default = "required"
+            elif f.shown:
+                default = f.shown
+            elif f.default is DERIVED or f.default is None:
+                default = "-"
+            else:
+                default = v.show(list(map(str, f.default)) if isinstance(f.default, tuple)
+                                 else f.default)
+            yield f"  {f.name:<24} {default:<22} {f.doc}"
+    session = {f.name for f in SESSION}
+    out = [*rows("top level", TOP),
+           *rows("session options, in [defaults], [[peers]] and [[dynamic_neighbors]]",
+                 SESSION)]
+    for key, (array, table) in SECTIONS.items():
+        own = [f for f in table if f.name not in session]
+        if own:
+            out += rows(f"[[{key}]]" if array else f"[{key}]", own)
+    return "\n".join(out)
