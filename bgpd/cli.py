@@ -30,6 +30,33 @@ def _check(args) -> int:
     return 0
 
 
+def _run(args) -> int:
+    import trio
+
+    from conf import ConfigError, load
+
+    from . import log as logmod
+    from .daemon import Daemon
+    try:
+        config = load(args.config)
+    except ConfigError as e:
+        for line in e.lines():
+            print(line, file=sys.stderr)
+        return 1
+    if args.socket:
+        import dataclasses
+        config = dataclasses.replace(config, control_socket=args.socket)
+    log = logmod.setup(args.log_level or config.log_level)
+    try:
+        trio.run(Daemon(config, log).run)
+    except OSError as e:
+        log.error("%s", e)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bgpd", description="A pure-Python BGP speaker and route reflector.")
@@ -59,6 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--config", "-c", required=True, metavar="FILE",
                    help="the TOML configuration file")
     c.set_defaults(func=_check)
+
+    r = sub.add_parser(
+        "run", help="run the daemon in the foreground",
+        description="Run the daemon in the foreground with the given configuration, "
+                    "logging to stderr.  SIGTERM or SIGINT shut it down, sending Cease / "
+                    "Administrative Shutdown to every peer.")
+    r.add_argument("--config", "-c", required=True, metavar="FILE",
+                   help="the TOML configuration file")
+    r.add_argument("--socket", "-s", metavar="PATH",
+                   help="control socket path (overrides the configuration's control_socket)")
+    r.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
+                   help="overrides the configuration's log_level")
+    r.set_defaults(func=_run)
     return p
 
 

@@ -1,0 +1,215 @@
+"""The daemon: listeners, one task per peer, the control socket, signals.
+
+Structured concurrency throughout: one nursery holds the listeners, the
+control socket and every peer's own nursery; cancelling it (SIGTERM, or the
+end of a test) closes every socket in ``finally`` blocks.  SIGTERM and
+SIGINT first send Cease / Administrative Shutdown (RFC 4486, with an RFC
+9003 message) to every established peer and give the NOTIFICATIONs a moment
+to leave.  SIGHUP is reserved for configuration reload.
+"""
+
+from __future__ import annotations
+
+import errno
+import signal
+import time
+
+import trio
+
+from conf.model import address as normal_address
+from wire.attributes import AttributeCache
+
+from . import control, net, sockopts
+from .peer import PeerTask
+from .routing import Routing
+from .runtime import tune_gc
+
+VERSION = "0.1.0"
+SHUTDOWN_GRACE = 3.0
+SHUTDOWN_MESSAGE = "bgpd shutting down"
+
+
+class Daemon:
+    def __init__(self, config, log):
+        self.config = config
+        self.log = log
+        self.started_wall = time.time()
+        # Interned attribute sets, one cache per ASN width, shared by peers.
+        self._caches = {True: AttributeCache(True), False: AttributeCache(False)}
+        self.routes = Routing(config, log)
+        self.peers: dict[str, PeerTask] = {}
+        self._by_address: dict = {}
+        self._nursery: trio.Nursery | None = None
+        self._listeners: list = []
+        self.commands = self._command_table()
+
+    def attribute_cache(self, four_octet: bool) -> AttributeCache:
+        return self._caches[four_octet]
+
+    # ------------------------------------------------------------------
+    async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        tune_gc()
+        cfg = self.config
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                await nursery.start(control.serve, cfg.control_socket, self.commands, self.log,
+                                    cfg.control_socket_mode)
+                await self._open_listeners()
+                for peer in cfg.peers:
+                    self.add_peer(peer)
+                nursery.start_soon(self._signals)
+                self.log.info("bgpd %s started: router id %s, AS %d, %d peers, listening on %s",
+                              VERSION, cfg.router_id, cfg.asn, len(cfg.peers),
+                              ", ".join(f"[{a}]:{cfg.port}" for a in cfg.listen) or "nothing")
+                task_status.started(self)
+        finally:
+            for sock in self._listeners:
+                sock.close()
+            self.log.info("bgpd stopped")
+
+    def add_peer(self, peer, dynamic: bool = False) -> PeerTask:
+        task = PeerTask(self, peer, dynamic)
+        self.peers[peer.name] = task
+        self._by_address[normal_address(peer.address)] = task
+        self._nursery.start_soon(task.run)
+        return task
+
+    async def _open_listeners(self) -> None:
+        cfg = self.config
+        for addr in cfg.listen:
+            try:
+                sock = await net.open_listener(str(addr), cfg.port)
+            except OSError as e:
+                if addr.version == 6 and e.errno in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL):
+                    self.log.warning("not listening on [%s]:%d: %s", addr, cfg.port,
+                                     net.describe_os_error(e))
+                    continue
+                raise OSError(e.errno, f"cannot listen on [{addr}]:{cfg.port}: "
+                                       f"{net.describe_os_error(e)}") from None
+            # RFC 2385: the kernel checks signatures before accept(), so
+            # every peer's key is installed on the listener of its family.
+            for peer in cfg.peers:
+                if peer.password and peer.address.version == addr.version:
+                    sockopts.set_md5(sock, str(peer.address).split("%")[0], peer.password)
+            self._listeners.append(sock)
+            self._nursery.start_soon(self._accept_loop, sock)
+
+    async def _accept_loop(self, sock) -> None:
+        while True:
+            try:
+                conn, remote = await sock.accept()
+            except OSError as e:
+                self.log.warning("accept failed: %s", net.describe_os_error(e))
+                await trio.sleep(0.1)
+                continue
+            stream = trio.SocketStream(conn)
+            ip = normal_address(remote[0])
+            task = self._by_address.get(ip)
+            if task is None:
+                peer = self.config.peer_for(ip)
+                if peer is None:
+                    self.log.warning("connection from %s refused: not a configured peer", ip)
+                    await stream.aclose()
+                    continue
+                task = self.add_peer(peer, dynamic=True)
+                await trio.sleep(0)     # let the new peer's task start its session
+            task.incoming(stream)
+
+    async def _signals(self) -> None:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+            async for signum in signals:
+                if signum == signal.SIGHUP:
+                    self.log.warning("SIGHUP: configuration reload is not supported yet; "
+                                     "restart the daemon to apply a new configuration")
+                    continue
+                self.log.info("%s: shutting down", signal.Signals(signum).name)
+                await self.shutdown()
+                return
+
+    async def shutdown(self, message: str = SHUTDOWN_MESSAGE) -> None:
+        """Cease / Administrative Shutdown to every peer, then stop."""
+        for task in list(self.peers.values()):
+            task.disable(message)
+        with trio.move_on_after(SHUTDOWN_GRACE):
+            while any(t.streams for t in self.peers.values()):
+                await trio.sleep(0.05)
+        self._nursery.cancel_scope.cancel()
+
+    # ------------------------------------------------------------------
+    # The control socket's commands
+    def _command_table(self) -> control.Commands:
+        c = control.Commands()
+        c.add("show status", self.cmd_show_status, "version, router id, uptime")
+        c.add("show protocols", self.cmd_show_protocols, "sessions, one line each")
+        c.add("show protocols all", self.cmd_show_protocols_all, "sessions in detail")
+        c.add("show route", self.cmd_show_route, "routes received (Adj-RIB-In)")
+        c.add("enable", self.cmd_enable, "start a session")
+        c.add("disable", self.cmd_disable, "stop a session (Cease, Administrative Shutdown)")
+        c.add("restart", self.cmd_restart, "restart a session (Cease, Administrative Reset)")
+        c.add("help", lambda args: [{"command": k, "help": v} for k, v in c.help()], "")
+        return c
+
+    def _peer(self, name: str) -> PeerTask:
+        task = self.peers.get(name)
+        if task is None:
+            known = ", ".join(sorted(self.peers)) or "none"
+            raise control.CommandError(f"no protocol named {name!r}; protocols: {known}")
+        return task
+
+    def cmd_show_status(self, args):
+        up = sum(1 for t in self.peers.values() if t.session.negotiated is not None)
+        return {"version": VERSION, "router_id": str(self.config.router_id),
+                "asn": self.config.asn, "started": self.started_wall,
+                "peers": len(self.peers), "peers_established": up,
+                "message": "Daemon is up and running"}
+
+    def cmd_show_protocols(self, args):
+        tasks = [self._peer(args[0])] if args else self.peers.values()
+        return [t.summary() for t in tasks]
+
+    def cmd_show_protocols_all(self, args):
+        tasks = [self._peer(args[0])] if args else self.peers.values()
+        return [t.detail() for t in tasks]
+
+    def cmd_show_route(self, args):
+        protocol = None
+        count = False
+        words = list(args)
+        while words:
+            w = words.pop(0)
+            if w == "protocol" and words:
+                protocol = self._peer(words.pop(0)).name
+            elif w == "count":
+                count = True
+            elif w == "all":
+                pass
+            else:
+                raise control.CommandError(f"show route: unexpected {w!r} "
+                                           "(use: show route [protocol NAME] [count])")
+        routes = self.routes.show(self.peers.values(), protocol)
+        if count:
+            return {"count": len(routes), "total": len(routes),
+                    "prefixes": len({r["prefix"] for r in routes})}
+        return routes
+
+    def cmd_enable(self, args):
+        task = self._peer(self._name_arg(args, "enable"))
+        task.enable()
+        return f"{task.name}: enabled"
+
+    def cmd_disable(self, args):
+        task = self._peer(self._name_arg(args, "disable"))
+        task.disable(" ".join(args[1:]))
+        return f"{task.name}: disabled"
+
+    def cmd_restart(self, args):
+        task = self._peer(self._name_arg(args, "restart"))
+        task.restart(" ".join(args[1:]))
+        return f"{task.name}: restarted"
+
+    @staticmethod
+    def _name_arg(args, verb: str) -> str:
+        if not args:
+            raise control.CommandError(f"{verb}: which protocol? ({verb} NAME)")
+        return args[0]
