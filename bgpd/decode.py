@@ -65,7 +65,8 @@ def decode_line(data: bytes, codec: UpdateCodec, max_size: int) -> tuple[list[di
 
 
 def run(messages: list[str], as2: bool = False, add_path: bool = False,
-        extended: bool = False, out=sys.stdout) -> int:
+        extended: bool = False, out=None) -> int:
+    out = out or sys.stdout
     families = frozenset((IPV4_UNICAST, IPV6_UNICAST)) if add_path else frozenset()
     max_size = MAX_EXTENDED_MESSAGE_LEN if extended else MAX_MESSAGE_LEN
     codec = UpdateCodec(four_octet=not as2, add_path_rx=families, add_path_tx=families,

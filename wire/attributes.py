@@ -505,8 +505,10 @@ def decode_attributes(block: bytes, four_octet: bool = True):
                                   f"unrecognized well-known attribute type {code}")
             if flags & 0x40:
                 # Unknown optional transitive: carried on with Partial set.
+                # Extended Length and the unused low bits are wire details,
+                # redone when encoding.
                 unknown = a._rare("unknown") or ()
-                _set_rare(a, "unknown", unknown + ((flags | PARTIAL, code, value),))
+                _set_rare(a, "unknown", unknown + ((flags & 0xE0 | PARTIAL, code, value),))
                 if not flags & PARTIAL:
                     a.clean = False      # re-encode before sending (Partial bit)
             else:

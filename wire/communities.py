@@ -102,7 +102,7 @@ _EXT_NAMES = {v: k for k, v in _EXT_SUBTYPES.items()}
 
 
 def parse_ext_community(text: str) -> int:
-    """Inverse of ext_community_text for rt/soo/... and 0x-hex forms."""
+    """Inverse of ext_community_text for rt/soo/..., encap and 0x-hex forms."""
     text = text.strip()
     if text.lower().startswith("0x"):
         value = int(text, 16)
@@ -119,7 +119,8 @@ def parse_ext_community(text: str) -> int:
         return 0x030C << 48 | tunnel
     if len(parts) != 3 or parts[0].lower() not in _EXT_NAMES:
         raise ValueError(f"extended community {text!r} is not KIND:ADMIN:VALUE "
-                         f"(KIND one of {', '.join(sorted(_EXT_NAMES))}) or 0x-hex")
+                         f"(KIND one of {', '.join(sorted(_EXT_NAMES))}), encap:TUNNEL "
+                         f"or 0x-hex")
     sub = _EXT_NAMES[parts[0].lower()]
     admin, local = parts[1], int(parts[2])
     if "." in admin:
@@ -129,6 +130,8 @@ def parse_ext_community(text: str) -> int:
         raw = bytes([0x01, sub]) + ip + local.to_bytes(2, "big")
     else:
         asn = int(admin)
+        if asn < 0 or local < 0:
+            raise ValueError(f"extended community {text!r}: values out of range")
         if asn <= 0xFFFF and local <= 0xFFFFFFFF:
             raw = bytes([0x00, sub]) + asn.to_bytes(2, "big") + local.to_bytes(4, "big")
         elif asn <= 0xFFFFFFFF and local <= 0xFFFF:
