@@ -15,9 +15,11 @@ problem in the file is collected in one pass and raised together as one
 
 The file has top-level settings (``router_id``, ``asn``, ``listen``, ...),
 ``[defaults]`` for session options, ``[[peers]]``, ``[[dynamic_neighbors]]``
-(sessions accepted from a prefix) and ``[[originate]]`` (prefixes this
-speaker announces).  ``python3 -m conf`` prints every key with its
-default; ``conf/examples/minimal.toml`` is a commented example.
+(sessions accepted from a prefix), ``[[originate]]`` (prefixes this
+speaker announces), and routing policy: ``[prefix_lists]``, ``[[policies]]``
+with their rules (``conf.policy``), named by each session's ``import`` and
+``export`` keys.  ``python3 -m conf`` prints every key with its default;
+``conf/examples/minimal.toml`` and ``policy.toml`` are commented examples.
 
 ``conf`` does no I/O beyond reading the file and never imports trio or
 sockets; it uses ``wire`` for address family numbers, capability codes and
@@ -26,12 +28,15 @@ community syntax.
 RFCs: 4271 (timers, BGP Identifier), 6286 (non-zero identifier), 6793
 (4-octet AS, AS_TRANS), 7607 (AS 0), 5082 (GTSM), 2385 (TCP MD5), 4724
 (graceful restart), 4456 (route reflection), 4760 (address families),
-7911 (add-path), 1997, 4360 and 8092 (communities).
+7911 (add-path), 1997, 4360 and 8092 (communities), 8212 (eBGP sessions
+without policies).
 """
 
 from .errors import ConfigError, Problem
 from .load import from_document, load, loads
-from .model import Config, DynamicNeighbor, Originate, Peer, Session
+from .model import (Changes, Config, DynamicNeighbor, Match, Originate, Peer, Policy,
+                    PrefixList, PrefixRange, Rule, Session)
 
-__all__ = ["Config", "ConfigError", "DynamicNeighbor", "Originate", "Peer", "Problem",
-           "Session", "from_document", "load", "loads"]
+__all__ = ["Changes", "Config", "ConfigError", "DynamicNeighbor", "Match", "Originate", "Peer",
+           "Policy", "PrefixList", "PrefixRange", "Problem", "Rule", "Session",
+           "from_document", "load", "loads"]

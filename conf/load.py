@@ -13,7 +13,8 @@ first problem:
    local_asn = asn);
 4. the cross-field rules of ``SESSION_RULES`` run on the resolved values,
    and the document-wide rules (unique names, addresses and prefixes,
-   something listening for passive peers) on the whole;
+   something listening for passive peers, policies and the names they and
+   the sessions refer to: ``conf.policy``) on the whole;
 5. with no problems, the frozen objects of ``conf.model`` are built;
    otherwise one ``ConfigError`` lists every problem.
 
@@ -24,15 +25,17 @@ skipped, so one mistake gives one message.  A value inherited from
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from pathlib import Path
 from typing import Any
 
+from . import policy
 from . import values as v
 from .errors import ConfigError, Problem, join
 from .model import Config, DynamicNeighbor, Originate, Peer, underscored
 from .schema import (DERIVED, INVALID, NOT_IN_DEFAULTS, NOT_IN_DYNAMIC_NEIGHBOR, SECTIONS,
-                     SESSION, TOP, read_table)
+                     SESSION, TOP, attributes, read_table)
 
 _FAMILY_OF_VERSION = {4: v.FAMILIES["ipv4-unicast"], 6: v.FAMILIES["ipv6-unicast"]}
 _FAMILY_NAME = {fam: text for text, fam in v.FAMILIES.items()}
@@ -322,6 +325,17 @@ def _build(doc: dict, source: str, problems: list[Problem]) -> Config | None:
         announced.check(given["prefix"], path, "prefix", problems)
         originated.append(given)
 
+    # Routing policy (conf.policy): the policies, and the names sessions give them.
+    policies = policy.read(sections["policies"], problems)
+    peer_names = {s["name"]: ipaddress.ip_network(s["address"]) for s in peers
+                  if s.valid("name", "address")}
+    peer_names.update({s["name"]: s["prefix"] for s in dynamic if s.valid("name", "prefix")})
+    naming = [(path, s.values, s.inherited) for key, *_ in _SESSION_SECTIONS
+              for (path, _raw), s in zip(sections[key], sessions[key])]
+    if sections["defaults"]:
+        naming.insert(0, ("defaults", defaults, set()))
+    policy.check(policies, top.get("prefix_lists", ()), naming, peer_names, problems)
+
     listen = top.get("listen", _TOP["listen"].default)
     if listen == ():
         waiting = [p for p, s in zip(sections["peers"], peers)
@@ -338,9 +352,11 @@ def _build(doc: dict, source: str, problems: list[Problem]) -> Config | None:
     settings = {f.name: top.get(f.name, f.default) for f in TOP}
     return Config(
         **settings,
-        peers=tuple(Peer(**s.values) for s in peers),
-        dynamic_neighbors=tuple(DynamicNeighbor(**s.values) for s in dynamic),
+        peers=tuple(Peer(**attributes(s.values, SESSION)) for s in peers),
+        dynamic_neighbors=tuple(DynamicNeighbor(**attributes(s.values, SESSION))
+                                for s in dynamic),
         originate=tuple(Originate(**{f.name: given.get(f.name, f.default)
                                      for f in SECTIONS["originate"][1]})
                         for given in originated),
+        policies=policy.build(policies, peer_names),
         source=source)

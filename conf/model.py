@@ -13,6 +13,9 @@ with any address inside a prefix (``peer_for`` makes the ``Peer``).
 connection: the configured peer of that address, else a peer made from the
 dynamic neighbor whose prefix matches longest, else ``None``.
 
+Routing policy is data here too (``Policy``, ``Rule``, ``Match``, ``Changes``,
+``PrefixList``); ``rib.policy`` compiles it into the filters it runs.
+
 No defaults live in these classes: the schema (``conf.schema``) is the one
 place that says what an absent key means.
 """
@@ -20,6 +23,7 @@ place that says what an absent key means.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Mapping, Union
@@ -76,6 +80,8 @@ class Session:
     route_reflector_client: bool    # RFC 4456
     next_hop_self: bool
     required_capabilities: tuple    # (CapabilityCode, ...) the peer must advertise
+    import_policy: str | None       # name of a Policy (or built-in); None: RFC 8212 default
+    export_policy: str | None
 
     @property
     def is_ibgp(self) -> bool:
@@ -140,6 +146,106 @@ class Originate:
     med: int | None
 
 
+# -- routing policy ---------------------------------------------------------------
+#
+# A policy is data here; ``rib.policy`` compiles it.  In a ``Match`` every
+# field that is not None is a condition and all of them must hold; a tuple
+# field holds alternatives, any one of which satisfies it.
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrefixRange:
+    """The prefixes inside ``prefix`` whose length is min_len..max_len."""
+    prefix: IPNetwork
+    min_len: int
+    max_len: int
+
+    def __str__(self) -> str:
+        length, longest = self.prefix.prefixlen, self.prefix.max_prefixlen
+        lo, hi = self.min_len, self.max_len
+        if lo == hi == length:
+            return str(self.prefix)
+        if lo == length and hi == longest:
+            return f"{self.prefix}+"
+        return f"{self.prefix}{{{lo},{hi}}}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrefixList:
+    name: str
+    entries: tuple                  # (PrefixRange, ...): a prefix matches if any entry does
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Match:
+    """The conditions of a rule; None: not tested.  An empty Match matches
+    every route."""
+    family: tuple | None            # ((AFI, SAFI), ...)
+    prefix: tuple | None            # (PrefixRange, ...)
+    prefix_list: tuple | None       # (name of a PrefixList, ...)
+    prefix_length: tuple | None     # (lo, hi)
+    as_path_contains: tuple | None  # (ASN, ...) anywhere in AS_PATH
+    origin_as: tuple | None         # (ASN, ...) last of AS_PATH
+    neighbor_as: tuple | None       # (ASN, ...) first of AS_PATH
+    as_path_length: tuple | None    # (lo, hi), RFC 4271 9.1.2.2 a counting
+    as_path_regex: re.Pattern | None  # searched in the AS path's text
+    community: tuple | None         # ((high or None, low or None), ...): has any
+    community_all: tuple | None     # ... has all
+    extended_community: tuple | None      # (64-bit value, ...)
+    extended_community_all: tuple | None
+    large_community: tuple | None         # ((a, b, c) with None for '*', ...)
+    large_community_all: tuple | None
+    next_hop: tuple | None          # (IPNetwork, ...)
+    source: tuple | None            # ("bgp" | "static" | "kernel" | "local-block", ...)
+    peer: tuple | None              # (IPNetwork, ...): peer names resolved to addresses
+    peer_type: str | None           # "ibgp" | "ebgp"
+    peer_asn: tuple | None          # (ASN, ...)
+    negated: "Match | None"         # the "not" table: matches when it does not
+
+    @property
+    def is_empty(self) -> bool:
+        return all(getattr(self, f.name) is None for f in fields(self))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Changes:
+    """The ``set`` table of a rule; None: unchanged."""
+    local_pref: int | None
+    med: int | None
+    origin: int | None              # wire value of ORIGIN
+    next_hop: object                # "self", an address, or None
+    prepend: tuple | None           # (ASN or None for the session's local AS, count)
+    communities: tuple | None       # replace the list (ints)
+    add_communities: tuple | None
+    remove_communities: tuple | None          # ((high or None, low or None), ...)
+    extended_communities: tuple | None
+    add_extended_communities: tuple | None
+    remove_extended_communities: tuple | None
+    large_communities: tuple | None
+    add_large_communities: tuple | None
+    remove_large_communities: tuple | None    # ((a, b, c) with None for '*', ...)
+
+    @property
+    def is_empty(self) -> bool:
+        return all(getattr(self, f.name) is None for f in fields(self))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    description: str
+    match: Match
+    set: Changes
+    action: str                     # "accept" | "reject"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
+    """Ordered rules: the first whose match holds decides; none: ``default``."""
+    name: str
+    description: str
+    default: str                    # "accept" | "reject"
+    rules: tuple                    # (Rule, ...)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     router_id: ipaddress.IPv4Address
@@ -154,6 +260,8 @@ class Config:
     peers: tuple                    # (Peer, ...) in file order
     dynamic_neighbors: tuple        # (DynamicNeighbor, ...)
     originate: tuple                # (Originate, ...)
+    prefix_lists: tuple             # (PrefixList, ...)
+    policies: tuple                 # (Policy, ...)
     source: str = "<string>"
     _by_address: Mapping = field(init=False, repr=False, compare=False)
 
@@ -167,6 +275,9 @@ class Config:
 
     def peer_by_name(self, name: str) -> Peer | None:
         return next((p for p in self.peers if p.name == name), None)
+
+    def policy_by_name(self, name: str) -> Policy | None:
+        return next((p for p in self.policies if p.name == name), None)
 
     def match_dynamic(self, addr) -> DynamicNeighbor | None:
         """The dynamic neighbor whose prefix holds ``addr``, longest prefix first."""
@@ -195,4 +306,7 @@ class Config:
                   count(self.dynamic_neighbors, "dynamic neighbor range",
                         "dynamic neighbor ranges"),
                   count(self.originate, "originated prefix", "originated prefixes"))
+        if self.policies or self.prefix_lists:
+            counts += (count(self.policies, "policy", "policies"),
+                       count(self.prefix_lists, "prefix list", "prefix lists"))
         return f"{', '.join(counts)}; router id {self.router_id}, AS {self.asn}"

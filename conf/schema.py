@@ -48,6 +48,13 @@ class Field:
     required: bool = False
     doc: str = ""
     shown: str = ""             # the default as the reference prints it, if not obvious
+    attr: str = ""              # the model's attribute, when it is not ``name`` (a keyword)
+
+
+def attributes(values: Mapping, table) -> dict:
+    """Parsed values keyed by the model's attribute names."""
+    renamed = {f.name: f.attr for f in table if f.attr}
+    return {renamed.get(k, k): val for k, val in values.items()}
 
 
 # -- the top level ------------------------------------------------------------
@@ -68,6 +75,9 @@ TOP = (
           doc="permissions of the control socket, '0660' or 0o660"),
     Field("log_level", v.choice(v.LOG_LEVELS), default="info",
           doc="one of " + ", ".join(v.LOG_LEVELS)),
+    Field("prefix_lists", v.prefix_lists, default=(), shown="{}",
+          doc="[prefix_lists] name = ['10.0.0.0/8 le 24', '10.1.0.0/16+', ...], "
+              "for policies to match"),
 )
 
 # -- options of a BGP session ---------------------------------------------------
@@ -108,6 +118,11 @@ SESSION = (
           doc="set NEXT_HOP to our address on routes sent to this peer"),
     Field("required_capabilities", v.capabilities, default=(),
           doc="capabilities the peer must advertise: " + ", ".join(v.CAPABILITY_NAMES)),
+    Field("import", v.policy_name, attr="import_policy",
+          doc="policy applied to routes from the peer, or accept-all / reject-all; "
+              "default: accept-all for iBGP, reject-all for eBGP (RFC 8212)"),
+    Field("export", v.policy_name, attr="export_policy",
+          doc="policy applied to routes sent to the peer; same defaults (RFC 8212)"),
 )
 
 _IDENTITY = (
@@ -152,12 +167,119 @@ ORIGINATE = (
     Field("med", v.integer(0, v.MAX_U32), doc="MULTI_EXIT_DISC"),
 )
 
+# -- routing policy (read by conf.policy, compiled by rib.policy) -----------------
+
+# Names every configuration has; a policy may not take them.
+BUILTIN_POLICIES = {
+    "accept-all": "accepts every route",
+    "reject-all": "rejects every route",
+}
+
+POLICY = (
+    Field("name", v.policy_name, required=True,
+          doc="what peers' import and export keys call it"),
+    Field("description", v.string(255), default="", doc="free text"),
+    Field("default", v.choice(v.ACTIONS), required=True,
+          doc="accept or reject: the action when no rule matches"),
+)
+
+RULE = (
+    Field("description", v.string(255), default="", doc="free text, shown with the rule"),
+    Field("action", v.choice(v.ACTIONS), required=True,
+          doc="accept or reject the route when the match holds"),
+)
+
+_ASNS = v.one_or_list(v.asn, "AS number")
+
+# Each key is one condition; all of them must hold.  A list means any of.
+MATCH = (
+    Field("family", v.one_or_list(v.family, "address family"),
+          doc="ipv4-unicast or ipv6-unicast"),
+    Field("prefix", v.one_or_list(v.prefix_range, "prefix"),
+          doc="'10.0.0.0/8', '10.0.0.0/8+' (or longer), '10.0.0.0/8 ge 16 le 24', "
+              "'10.0.0.0/8{16,24}'"),
+    Field("prefix_list", v.one_or_list(v.policy_name, "prefix list"),
+          doc="names from [prefix_lists]"),
+    Field("prefix_length", v.length_range(128), doc="24 or '25..32'"),
+    Field("as_path_contains", _ASNS, doc="an AS anywhere in AS_PATH"),
+    Field("origin_as", _ASNS, doc="the last AS of AS_PATH (the originator)"),
+    Field("neighbor_as", _ASNS, doc="the first AS of AS_PATH (the neighbour)"),
+    Field("as_path_length", v.length_range(v.MAX_U32, "length"),
+          doc="3 or '0..2', counted as best-path selection does (RFC 4271 9.1.2.2)"),
+    Field("as_path_regex", v.as_path_regex,
+          doc="regular expression searched in the AS path text ('64513 64512'); "
+              "'_' is a boundary: '_64512$', '^$' (our own routes)"),
+    Field("community", v.one_or_list(v.community_pattern, "community"),
+          doc="has any of: '65000:1', '65000:*', 'NO_EXPORT'"),
+    Field("community_all", v.one_or_list(v.community_pattern, "community"),
+          doc="has all of"),
+    Field("extended_community", v.one_or_list(v.ext_community, "extended community"),
+          doc="has any of: 'rt:65000:1', 'soo:10.0.0.1:7', '0x...'"),
+    Field("extended_community_all", v.one_or_list(v.ext_community, "extended community"),
+          doc="has all of"),
+    Field("large_community", v.one_or_list(v.large_community_pattern, "large community"),
+          doc="has any of: '64512:1:2', '64512:*:*'"),
+    Field("large_community_all", v.one_or_list(v.large_community_pattern, "large community"),
+          doc="has all of"),
+    Field("next_hop", v.one_or_list(v.address_or_prefix, "address"),
+          doc="next hop is this address or inside this prefix"),
+    Field("source", v.one_or_list(v.choice(v.SOURCE_KINDS), "source"),
+          doc="where the route came from: " + ", ".join(v.SOURCE_KINDS)),
+    Field("peer", v.one_or_list(v.peer_ref, "peer"),
+          doc="learned from this peer: its name, address, or a prefix; "
+              "a dynamic neighbor's name means all its peers"),
+    Field("peer_type", v.choice(v.PEER_TYPES), doc="learned over ibgp or ebgp"),
+    Field("peer_asn", _ASNS, doc="learned from a peer in this AS"),
+)
+
+SET = (
+    Field("local_pref", v.integer(0, v.MAX_U32), doc="LOCAL_PREF"),
+    Field("med", v.integer(0, v.MAX_U32), doc="MULTI_EXIT_DISC"),
+    Field("origin", v.choice(v.ORIGINS), doc="ORIGIN: igp, egp or incomplete"),
+    Field("next_hop", v.next_hop_action,
+          doc="'self' (our address on the session) or an address"),
+    Field("prepend", v.prepend,
+          doc="AS_PATH prepending: a count of our AS, or { asn = 65000, count = 2 }"),
+    Field("communities", v.list_of(v.exact_community), doc="replace every community"),
+    Field("add_communities", v.one_or_list(v.exact_community, "community"),
+          doc="add these communities"),
+    Field("remove_communities", v.one_or_list(v.community_pattern, "community"),
+          doc="remove these: '65000:1', '65000:*'"),
+    Field("extended_communities", v.list_of(v.ext_community),
+          doc="replace every extended community"),
+    Field("add_extended_communities", v.one_or_list(v.ext_community, "extended community"),
+          doc="add these extended communities"),
+    Field("remove_extended_communities",
+          v.one_or_list(v.ext_community, "extended community"),
+          doc="remove these extended communities"),
+    Field("large_communities", v.list_of(v.exact_large_community),
+          doc="replace every large community"),
+    Field("add_large_communities", v.one_or_list(v.exact_large_community, "large community"),
+          doc="add these large communities"),
+    Field("remove_large_communities",
+          v.one_or_list(v.large_community_pattern, "large community"),
+          doc="remove these: '64512:1:2', '64512:*:*'"),
+)
+
+# Tables inside a policy, read by conf.policy: key -> (array?, fields, what it is).
+NESTED = {
+    "[[policies.rules]]": ("rules", True, RULE,
+                           "the rules of a policy, in order; the first that matches decides"),
+    "match": ("match", False, MATCH,
+              "in a rule: every key is a condition and all must hold (a list: any of); "
+              "no match table: every route"),
+    "match.not": ("not", False, MATCH,
+                  "in a match: the rule matches when this table (same keys) does not"),
+    "set": ("set", False, SET, "in a rule that accepts: the changes to make"),
+}
+
 # The tables below the top level: key -> (array of tables?, fields).
 SECTIONS = {
     "defaults": (False, DEFAULTS),
     "peers": (True, PEER),
     "dynamic_neighbors": (True, DYNAMIC_NEIGHBOR),
     "originate": (True, ORIGINATE),
+    "policies": (True, POLICY),
 }
 
 
@@ -185,6 +307,18 @@ SYNONYMS = {
                      "advertise"), "originate"),
     **dict.fromkeys(("dynamic", "listen_range", "bgp_listen_range"), "dynamic_neighbors"),
     **dict.fromkeys(("router-id", "id", "identifier"), "router_id"),
+    **dict.fromkeys(("policy", "filter", "filters", "route_map", "route_maps", "route-map",
+                     "route-maps", "policy_definitions"), "policies"),
+    **dict.fromkeys(("prefix_list", "prefix-list", "prefix-lists", "prefix_set",
+                     "prefix_sets", "prefix-sets", "defined_sets"), "prefix_lists"),
+    **dict.fromkeys(("import_policy", "import-policy", "import_filter", "in",
+                     "route_map_in", "input_filter"), "import"),
+    **dict.fromkeys(("export_policy", "export-policy", "export_filter", "out",
+                     "route_map_out", "output_filter"), "export"),
+    **dict.fromkeys(("rule", "statements", "terms", "entries"), "rules"),
+    **dict.fromkeys(("conditions", "if", "when"), "match"),
+    **dict.fromkeys(("actions", "then", "modify"), "set"),
+    **dict.fromkeys(("default_action", "otherwise"), "default"),
 }
 
 
@@ -239,7 +373,7 @@ def reference() -> str:
             else:
                 default = v.show(list(map(str, f.default)) if isinstance(f.default, tuple)
                                  else f.default)
-            yield f"  {f.name:<24} {default:<22} {f.doc}"
+            yield f"  {f.name:<28} {default:<22} {f.doc}"
     session = {f.name for f in SESSION}
     out = [*rows("top level", TOP),
            *rows("session options, in [defaults], [[peers]] and [[dynamic_neighbors]]",
@@ -248,4 +382,11 @@ def reference() -> str:
         own = [f for f in table if f.name not in session]
         if own:
             out += rows(f"[[{key}]]" if array else f"[{key}]", own)
+    printed = set()
+    for title, (_key, _array, table, doc) in NESTED.items():
+        if id(table) in printed:
+            out.append(f"{title}: {doc}")
+        else:
+            out += rows(f"{title}: {doc}", table)
+            printed.add(id(table))
     return "\n".join(out)

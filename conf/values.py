@@ -23,6 +23,7 @@ from wire.constants import (AS_TRANS, COMMUNITY_BY_NAME, IPV4_UNICAST, IPV6_UNIC
                             CapabilityCode)
 
 from .errors import Invalid
+from .model import PrefixList, PrefixRange
 
 Parser = Callable[[Any], Any]
 
@@ -360,3 +361,250 @@ def add_path(value: Any) -> dict | int:
     if problems:
         raise Invalid(problems=problems)
     return out
+
+
+# -- routing policy ------------------------------------------------------------------
+
+# Policy and prefix-list names: like protocol names, and dashes too
+# ("from-upstream"), as route-map and filter names are usually written.
+_POLICY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}\Z")
+
+ACTIONS = ("accept", "reject")
+SOURCE_KINDS = ("bgp", "static", "kernel", "local-block")
+PEER_TYPES = ("ibgp", "ebgp")
+ORIGINS = {"igp": 0, "egp": 1, "incomplete": 2}     # RFC 4271 section 5.1.1
+MAX_PREPEND = 32
+
+
+def policy_name(value: Any) -> str:
+    if isinstance(value, str) and _POLICY_NAME.match(value):
+        return value
+    raise Invalid(f"{show(value)} is not a name: use up to 64 letters, digits, '_' and '-', "
+                  "starting with a letter or '_'")
+
+
+def one_or_list(item: Parser, what: str = "item") -> Parser:
+    """One value, or a list of them (matches any); always returns a tuple."""
+    many = list_of(item, min_items=1, what=what)
+
+    def parse(value: Any) -> tuple:
+        return many(value) if isinstance(value, list) else (item(value),)
+    return parse
+
+
+_RANGE_FORMS = ("write PREFIX, PREFIX+ (and every longer prefix inside it), "
+                "PREFIX le N, PREFIX ge N, PREFIX ge N le M or PREFIX{N,M}")
+
+
+def prefix_range(value: Any):
+    """A prefix and the lengths of the prefixes inside it that match:
+
+    - ``10.0.0.0/8``          that prefix only;
+    - ``10.0.0.0/8+``         it and every longer prefix inside it (BIRD);
+    - ``10.0.0.0/8 le 24``    lengths 8..24, ``ge 16`` 16..32, ``ge 16 le 24``
+      16..24 (FRR's prefix lists);
+    - ``10.0.0.0/8{16,24}``   lengths 16..24 (BIRD).
+
+    Returns a ``conf.model.PrefixRange``."""
+    if not isinstance(value, str):
+        raise Invalid(f"{show(value)} is not a prefix range: {_RANGE_FORMS}")
+    text = value.strip()
+    lo = hi = None
+    words: list[str] = []
+    if text.endswith("+"):
+        text, plus = text[:-1].rstrip(), True
+    else:
+        plus = False
+        m = re.fullmatch(r"([^{\s]+)\s*\{\s*(\d+)\s*,\s*(\d+)\s*\}", text)
+        if m:
+            text, lo, hi = m.group(1), int(m.group(2)), int(m.group(3))
+        else:
+            text, *words = text.split() or [""]
+    if not text or len(words) % 2 or any(w not in ("ge", "le") for w in words[::2]) \
+            or len(set(words[::2])) != len(words) // 2 \
+            or not all(w.isdigit() for w in words[1::2]):
+        raise Invalid(f"{show(value)} is not a prefix range: {_RANGE_FORMS}")
+    net = prefix(text)
+    length, longest = net.prefixlen, net.max_prefixlen
+    given = dict(zip(words[::2], map(int, words[1::2])))
+    if plus:
+        lo, hi = length, longest
+    elif lo is None:
+        lo = given.get("ge", length)
+        hi = given.get("le", longest if "ge" in given else length)
+    for bound, what in ((lo, "ge" if "ge" in given else "lower bound"),
+                        (hi, "le" if "le" in given else "upper bound")):
+        if bound > longest:
+            raise Invalid(f"{show(value)}: {what} {bound} is longer than "
+                          f"IPv{net.version} prefixes ({longest} bits)")
+        if bound < length:
+            raise Invalid(f"{show(value)}: {what} {bound} is shorter than the prefix's "
+                          f"own length {length}")
+    if lo > hi:
+        raise Invalid(f"{show(value)}: ge {lo} is greater than le {hi}" if given else
+                      f"{show(value)}: the lengths {lo}..{hi} are an empty range")
+    return PrefixRange(prefix=net, min_len=lo, max_len=hi)
+
+
+def prefix_lists(value: Any) -> tuple:
+    """``[prefix_lists]``: a table of name = [prefix range, ...].  Returns
+    ``(conf.model.PrefixList, ...)`` in file order."""
+    if not isinstance(value, dict):
+        raise Invalid(f"{show(value)} is not a table: write [prefix_lists] and "
+                      "name = [\"10.0.0.0/8 le 24\", ...] below it")
+    entries = list_of(prefix_range, min_items=1, what="prefix")
+    out, problems = [], []
+    for key, ranges in value.items():
+        try:
+            list_name = policy_name(key)
+        except Invalid as e:
+            problems += [("", reason) for _, reason in e.problems]
+            continue
+        try:
+            out.append(PrefixList(name=list_name, entries=entries(ranges)))
+        except Invalid as e:
+            problems += [(f".{key}{at}", reason) for at, reason in e.problems]
+    if problems:
+        raise Invalid(problems=problems)
+    return tuple(out)
+
+
+def length_range(longest: int, what: str = "length") -> Parser:
+    """A length or a range of them: ``24``, ``"25..32"``, ``"25.."``,
+    ``"..24"``.  Returns ``(lo, hi)``."""
+    def parse(value: Any) -> tuple[int, int]:
+        if _is_int(value):
+            lo = hi = value
+        elif isinstance(value, str) and re.fullmatch(r"\s*\d*\s*\.\.\s*\d*\s*", value) \
+                and value.strip() != "..":
+            a, b = (part.strip() for part in value.split(".."))
+            lo, hi = int(a) if a else 0, int(b) if b else longest
+        else:
+            raise Invalid(f"{show(value)} is not a {what} or a range such as '25..32'")
+        if not 0 <= lo <= longest or not 0 <= hi <= longest:
+            raise Invalid(f"{show(value)} is out of range 0..{longest}")
+        if lo > hi:
+            raise Invalid(f"{show(value)} is an empty range")
+        return lo, hi
+    return parse
+
+
+def _pattern_part(part: str, hi: int):
+    if part == "*":
+        return None
+    n = int(part)
+    if not 0 <= n <= hi:
+        raise ValueError(part)
+    return n
+
+
+def community_pattern(value: Any) -> tuple:
+    """A community to match: ``"65000:1"``, a well-known name, or with ``*``
+    for any half (``"65000:*"``).  Returns ``(high, low)``, None for ``*``."""
+    if isinstance(value, str) and "*" in value:
+        parts = value.strip().split(":")
+        try:
+            if len(parts) == 2:
+                return tuple(_pattern_part(p, 0xFFFF) for p in parts)
+        except ValueError:
+            pass
+        raise Invalid(f"{show(value)} is not a community pattern: ASN:VALUE with each "
+                      "half 0..65535 or '*'")
+    c = community(value)
+    return c >> 16, c & 0xFFFF
+
+
+def large_community_pattern(value: Any) -> tuple:
+    """A large community to match: ``"64512:1:2"``, or with ``*`` for any
+    part (``"64512:*:*"``).  Returns ``(a, b, c)``, None for ``*``."""
+    if isinstance(value, str) and "*" in value:
+        parts = value.strip().split(":")
+        try:
+            if len(parts) == 3:
+                return tuple(_pattern_part(p, MAX_U32) for p in parts)
+        except ValueError:
+            pass
+        raise Invalid(f"{show(value)} is not a large community pattern: A:B:C with each "
+                      "part 0..4294967295 or '*'")
+    return large_community(value)
+
+
+# An AS path is matched as the text routers print ("64513 64512 {65001 65002}");
+# "_" stands for a boundary (start, end, a space or a set bracket), as in
+# Cisco's and FRR's AS-path regular expressions.
+AS_PATH_BOUNDARY = r"(?:^|$|[ {}()\[\]])"
+
+
+def as_path_regex(value: Any) -> re.Pattern:
+    if not isinstance(value, str):
+        raise Invalid(f"{show(value)} is not a regular expression (a string)")
+    try:
+        return re.compile(value.replace("_", AS_PATH_BOUNDARY))
+    except re.error as e:
+        raise Invalid(f"{show(value)} is not a regular expression: {e}") from None
+
+
+def address_or_prefix(value: Any):
+    """An address (as a one-address network) or a prefix."""
+    if isinstance(value, str) and "/" in value:
+        return prefix(value)
+    addr = _ip(value)
+    return ipaddress.ip_network(addr)
+
+
+def peer_ref(value: Any):
+    """A peer by name (of a [[peers]] or [[dynamic_neighbors]] table), by
+    address, or by a prefix its address is in.  Names stay strings here;
+    the loader resolves them."""
+    if isinstance(value, str) and "/" in value:
+        return prefix(value)
+    if isinstance(value, str) and _NAME.match(value):
+        return value
+    try:
+        return ipaddress.ip_network(_ip(value))
+    except Invalid:
+        raise Invalid(f"{show(value)} is not a peer name, address or prefix") from None
+
+
+def _no_wildcard(parse: Parser, where: str) -> Parser:
+    """An exact value: a '*' pattern only matches, it cannot be added."""
+    def exact(value: Any):
+        if isinstance(value, str) and "*" in value:
+            raise Invalid(f"{show(value)}: a '*' pattern can only match; use it in "
+                          f"{where}")
+        return parse(value)
+    return exact
+
+
+exact_community = _no_wildcard(community, "match.community or set.remove_communities")
+exact_large_community = _no_wildcard(
+    large_community, "match.large_community or set.remove_large_communities")
+
+
+def next_hop_action(value: Any):
+    """``"self"`` (our address on the session) or an address."""
+    if value == "self":
+        return "self"
+    try:
+        return host_address(value)
+    except Invalid:
+        raise Invalid(f"{show(value)} is not 'self' or a unicast address") from None
+
+
+def prepend(value: Any) -> tuple:
+    """AS-path prepending: a count (our AS that many times) or
+    ``{ asn = 65000, count = 2 }``.  Returns ``(asn or None, count)``."""
+    count_of = integer(1, MAX_PREPEND, "times")
+    if _is_int(value):
+        return None, count_of(value)
+    if isinstance(value, dict) and set(value) <= {"asn", "count"} and "count" in value:
+        problems, out = [], []
+        for key, parse in (("asn", asn), ("count", count_of)):
+            try:
+                out.append(parse(value[key]) if key in value else None)
+            except Invalid as e:
+                problems += [(f".{key}{at}", reason) for at, reason in e.problems]
+        if problems:
+            raise Invalid(problems=problems)
+        return tuple(out)
+    raise Invalid(f"{show(value)} is not a count or a table {{ asn = ..., count = ... }}")

@@ -30,25 +30,58 @@ SHUTDOWN_SUBCODES = (CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, CeaseSubcode.ADMINIST
 MAX_SHUTDOWN_COMMUNICATION = 255
 
 
-def _words(name: str) -> str:
-    return name.replace("_", " ").capitalize()
+# The words of RFC 4271 section 4.5 and the IANA registry, as operators read
+# them in logs and in `show protocols`.
+CODE_TEXT = {
+    ErrorCode.MESSAGE_HEADER: "Message header error",
+    ErrorCode.OPEN_MESSAGE: "OPEN message error",
+    ErrorCode.UPDATE_MESSAGE: "UPDATE message error",
+    ErrorCode.HOLD_TIMER_EXPIRED: "Hold timer expired",
+    ErrorCode.FSM: "Finite state machine error",
+    ErrorCode.CEASE: "Cease",
+    ErrorCode.ROUTE_REFRESH_MESSAGE: "ROUTE-REFRESH message error",
+    ErrorCode.SEND_HOLD_TIMER_EXPIRED: "Send hold timer expired",
+}
+SUBCODE_TEXT = {
+    ErrorCode.MESSAGE_HEADER: {1: "Connection not synchronized", 2: "Bad message length",
+                               3: "Bad message type"},
+    ErrorCode.OPEN_MESSAGE: {1: "Unsupported version number", 2: "Bad peer AS",
+                             3: "Bad BGP identifier", 4: "Unsupported optional parameter",
+                             5: "Authentication failure", 6: "Unacceptable hold time",
+                             7: "Unsupported capability", 11: "Role mismatch"},
+    ErrorCode.UPDATE_MESSAGE: {1: "Malformed attribute list",
+                               2: "Unrecognized well-known attribute",
+                               3: "Missing well-known attribute", 4: "Attribute flags error",
+                               5: "Attribute length error", 6: "Invalid ORIGIN attribute",
+                               7: "AS routing loop", 8: "Invalid NEXT_HOP attribute",
+                               9: "Optional attribute error", 10: "Invalid network field",
+                               11: "Malformed AS_PATH"},
+    ErrorCode.FSM: {0: "Unspecified error", 1: "Unexpected message in OpenSent state",
+                    2: "Unexpected message in OpenConfirm state",
+                    3: "Unexpected message in Established state"},
+    ErrorCode.CEASE: {1: "Maximum number of prefixes reached", 2: "Administrative shutdown",
+                      3: "Peer de-configured", 4: "Administrative reset",
+                      5: "Connection rejected", 6: "Other configuration change",
+                      7: "Connection collision resolution", 8: "Out of resources",
+                      9: "Hard reset", 10: "BFD down"},
+    ErrorCode.ROUTE_REFRESH_MESSAGE: {1: "Invalid message length"},
+}
+# Codes without subcodes: subcode 0 is not worth a word.
+_NO_SUBCODES = (ErrorCode.HOLD_TIMER_EXPIRED, ErrorCode.SEND_HOLD_TIMER_EXPIRED)
 
 
 def code_name(code: int) -> str:
-    try:
-        return _words(ErrorCode(code).name)
-    except ValueError:
-        return f"Unknown error code {code}"
+    return CODE_TEXT.get(code, f"Unknown error code {code}")
 
 
 def subcode_name(code: int, subcode: int) -> str:
-    table = SUBCODES.get(code)
+    table = SUBCODE_TEXT.get(code)
     if table is None:
         return "Unspecific" if subcode == 0 else f"Subcode {subcode}"
-    try:
-        return _words(table(subcode).name)
-    except ValueError:
-        return f"Unknown subcode {subcode}"
+    text = table.get(subcode)
+    if text is None:
+        return "Unspecific" if subcode == 0 else f"Unknown subcode {subcode}"
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +120,23 @@ class Notification:
         except UnicodeDecodeError:
             return None
 
+    @property
+    def hard_reset_inner(self) -> "Notification | None":
+        """RFC 8538: the NOTIFICATION wrapped in a Cease / Hard Reset."""
+        if self.code == ErrorCode.CEASE and self.subcode == CeaseSubcode.HARD_RESET \
+                and len(self.data) >= 2:
+            return Notification(self.data[0], self.data[1], self.data[2:])
+        return None
+
     def describe(self) -> str:
         """One line for logs and `show protocols`: 'Cease / Administrative
         shutdown: "maintenance"'."""
-        text = f"{code_name(self.code)} / {subcode_name(self.code, self.subcode)}"
+        inner = self.hard_reset_inner
+        if inner is not None:
+            return "Cease / Hard reset: " + inner.describe()
+        text = code_name(self.code)
+        if not (self.subcode == 0 and self.code in _NO_SUBCODES):
+            text += f" / {subcode_name(self.code, self.subcode)}"
         msg = self.shutdown_message
         if msg:
             text += f': "{msg}"'

@@ -412,8 +412,8 @@ def test_session_down_says_why():
     assert down.reason == "TCP connection failed: Connection reset by peer"
     d = drive(S.ESTABLISHED)
     (down,) = of(d.session.handle_timer(90), SessionDown)
-    assert down.error.describe() == "Sent: Hold timer expired / Unspecific"
-    assert down.reason == "hold timer expired: sent Hold timer expired / Unspecific"
+    assert down.error.describe() == "Sent: Hold timer expired"
+    assert down.reason == "hold timer expired: sent Hold timer expired"
 
 
 def test_a_notification_before_garbage_is_still_read():

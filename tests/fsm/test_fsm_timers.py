@@ -35,7 +35,7 @@ def test_hold_timer_expiry_sends_hold_timer_expired():
     events = s.handle_timer(90)
     assert s.state == S.IDLE
     assert sent(events) == [(4, 0)]
-    assert s.last_error.describe() == "Sent: Hold timer expired / Unspecific"
+    assert s.last_error.describe() == "Sent: Hold timer expired"
     assert (close := of(events, CloseConnection)) and close[0].conn == d.conn
 
 

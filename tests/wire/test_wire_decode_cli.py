@@ -98,7 +98,7 @@ def test_malformed_message_prints_action_and_notification():
     assert status == 1
     assert obj["action"] == "session-reset"
     assert obj["notification"] == {"code": 1, "subcode": 1, "data": "",
-                                   "text": "Message header / Connection not synchronized"}
+                                   "text": "Message header error / Connection not synchronized"}
     bad_open = message(1, bytes.fromhex("03fde9005a0a00000100"))
     status, [obj] = decode(bad_open.hex())
     assert obj["notification"]["data"] == "0004" and status == 1

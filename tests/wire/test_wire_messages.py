@@ -182,11 +182,11 @@ def test_shutdown_message_edge_cases():
     assert Notification(cease, shut, b"\x02ok").describe() == \
         'Cease / Administrative shutdown: "ok"'
     assert Notification(3, 2, b"\x40\x63").describe() == \
-        "Update message / Unrecognized well known attribute (data 4063)"
+        "UPDATE message error / Unrecognized well-known attribute (data 4063)"
     assert Notification(cease, 2).describe() == "Cease / Administrative shutdown"
     assert Notification(99, 1).describe() == "Unknown error code 99 / Subcode 1"
-    assert Notification(4, 0).describe() == "Hold timer expired / Unspecific"
-    assert Notification(1, 77).describe() == "Message header / Unknown subcode 77"
+    assert Notification(4, 0).describe() == "Hold timer expired"
+    assert Notification(1, 77).describe() == "Message header error / Unknown subcode 77"
 
 
 def test_long_notification_is_cut_to_the_message_size():
