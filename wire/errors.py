@@ -44,6 +44,7 @@ class WireError(Exception):
         self.data = bytes(data)
         self.reason = reason
         self.afi_safi = afi_safi
+        self.messages: list = []    # Framer: whole messages before the error
 
     def notification(self):
         """The NOTIFICATION message this error sends."""

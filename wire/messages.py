@@ -116,20 +116,27 @@ class Framer:
         i = 0
         n = len(buf)
         max_size = self.max_size
-        while n - i >= HEADER_LEN:
-            if not buf.startswith(MARKER, i):
-                raise header_error(HeaderSubcode.CONNECTION_NOT_SYNCHRONIZED, b"",
-                                   "message header marker is not all ones")
-            length = buf[i + 16] << 8 | buf[i + 17]
-            mtype = buf[i + 18]
-            if mtype != 2 or length < 23 or length > max_size:
-                # Only the common case (an UPDATE of plausible length) skips
-                # the full check.
-                check_header(buf, i, n, max_size)
-            if n - i < length:
-                break
-            append((mtype, buf[i + HEADER_LEN:i + length]))
-            i += length
+        try:
+            while n - i >= HEADER_LEN:
+                if not buf.startswith(MARKER, i):
+                    raise header_error(HeaderSubcode.CONNECTION_NOT_SYNCHRONIZED, b"",
+                                       "message header marker is not all ones")
+                length = buf[i + 16] << 8 | buf[i + 17]
+                mtype = buf[i + 18]
+                if mtype != 2 or length < 23 or length > max_size:
+                    # Only the common case (an UPDATE of plausible length)
+                    # skips the full check.
+                    check_header(buf, i, n, max_size)
+                if n - i < length:
+                    break
+                append((mtype, buf[i + HEADER_LEN:i + length]))
+                i += length
+        except WireError as e:
+            # The whole messages before the bad header still count (a
+            # NOTIFICATION among them says why the peer is going away).
+            e.messages = out
+            self._rest = b""
+            raise
         self._rest = buf[i:]
         return out
 
