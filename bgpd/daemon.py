@@ -147,6 +147,8 @@ class Daemon:
         c.add("enable", self.cmd_enable, "start a session")
         c.add("disable", self.cmd_disable, "stop a session (Cease, Administrative Shutdown)")
         c.add("restart", self.cmd_restart, "restart a session (Cease, Administrative Reset)")
+        c.add("reload in", self.cmd_reload_in, "ask a peer to send its routes again (ROUTE-REFRESH)")
+        c.add("reload out", self.cmd_reload_out, "send a peer our routes again")
         c.add("help", lambda args: [{"command": k, "help": v} for k, v in c.help()], "")
         return c
 
@@ -207,6 +209,23 @@ class Daemon:
         task = self._peer(self._name_arg(args, "restart"))
         task.restart(" ".join(args[1:]))
         return f"{task.name}: restarted"
+
+    def cmd_reload_in(self, args):
+        task = self._peer(self._name_arg(args, "reload in"))
+        sent = task.request_refresh()
+        if not sent:
+            raise control.CommandError(f"{task.name}: cannot ask for a refresh (session not "
+                                       "established or peer lacks the route refresh capability)")
+        return f"{task.name}: route refresh requested for {', '.join(sent)}"
+
+    def cmd_reload_out(self, args):
+        task = self._peer(self._name_arg(args, "reload out"))
+        if task.session.negotiated is None:
+            raise control.CommandError(f"{task.name}: session not established")
+        for family in sorted(task.session.families):
+            self.routes.refresh(task, family, 0)
+        task.handle([])
+        return f"{task.name}: routes sent again"
 
     @staticmethod
     def _name_arg(args, verb: str) -> str:

@@ -112,6 +112,15 @@ class PeerTask:
             message, subcode=4)))       # Cease / Administrative Reset (RFC 4486)
         self.handle(self.session.start(self.now(), passive=self.peer.passive))
 
+    def request_refresh(self) -> list[str]:
+        """ROUTE-REFRESH (RFC 2918) for every family in use; the families asked."""
+        from wire.constants import family_name
+        now = self.now()
+        asked = [family_name(a, s) for a, s in sorted(self.session.families)
+                 if self.session.send_route_refresh(now, a, s)]
+        self._poke()
+        return asked
+
     def incoming(self, stream: trio.SocketStream) -> None:
         """The peer connected to one of our listeners."""
         conn, events = self.session.accept(self.now())
