@@ -87,12 +87,28 @@ def show_route(result) -> str:
     if isinstance(result, dict) and "count" in result:
         return f"{result['count']} of {result.get('total', result['count'])} routes " \
                f"for {result.get('prefixes', result['count'])} networks"
+    if result and "status" in result[0]:
+        return show_candidates(result)
     rows = []
     for r in result:
         rows.append([r["prefix"], r.get("via", ""), r.get("protocol", ""),
-                     _since(r.get("since")), r.get("as_path", ""), r.get("origin", ""),
+                     "" if r.get("local_pref") is None else r["local_pref"],
+                     r.get("as_path", ""), r.get("origin", ""),
                      ", ".join(r.get("flags", []))])
-    return columns(rows, ["Prefix", "Next hop", "From", "Since", "AS path", "Origin", ""])
+    return columns(rows, ["Prefix", "Next hop", "From", "Pref", "AS path", "Origin", ""])
+
+
+def show_candidates(result) -> str:
+    """Every candidate of a prefix and why it stands where it does."""
+    rows = []
+    for r in result:
+        why = r.get("reason") or ""
+        if r.get("step"):
+            why = f"lost to {r.get('beaten_by', 'best')} at: {r['step']}" \
+                if r["status"] != "multipath" else f"equal up to: {r['step']}"
+        rows.append([r["prefix"], r.get("via", ""), r.get("protocol", ""),
+                     ", ".join(r.get("flags", [])), r.get("as_path", ""), why])
+    return columns(rows, ["Prefix", "Next hop", "From", "Status", "AS path", "Why"])
 
 
 def plain(result) -> str:

@@ -56,8 +56,12 @@ class Daemon:
                 await nursery.start(control.serve, cfg.control_socket, self.commands, self.log,
                                     cfg.control_socket_mode)
                 await self._open_listeners()
+                # Every configured peer's task runs before the first accept,
+                # so an incoming connection always finds its session ready.
                 for peer in cfg.peers:
-                    self.add_peer(peer)
+                    await self.add_peer(peer)
+                for sock in self._listeners:
+                    nursery.start_soon(self._accept_loop, sock)
                 nursery.start_soon(self._signals)
                 self.log.info("bgpd %s started: router id %s, AS %d, %d peers, listening on %s",
                               VERSION, cfg.router_id, cfg.asn, len(cfg.peers),
@@ -68,11 +72,11 @@ class Daemon:
                 sock.close()
             self.log.info("bgpd stopped")
 
-    def add_peer(self, peer, dynamic: bool = False) -> PeerTask:
+    async def add_peer(self, peer, dynamic: bool = False) -> PeerTask:
         task = PeerTask(self, peer, dynamic)
         self.peers[peer.name] = task
         self._by_address[normal_address(peer.address)] = task
-        self._nursery.start_soon(task.run)
+        await self._nursery.start(task.run)
         return task
 
     async def _open_listeners(self) -> None:
@@ -92,8 +96,11 @@ class Daemon:
             for peer in cfg.peers:
                 if peer.password and peer.address.version == addr.version:
                     sockopts.set_md5(sock, str(peer.address).split("%")[0], peer.password)
+            for dn in cfg.dynamic_neighbors:
+                if dn.password and dn.prefix.version == addr.version:
+                    sockopts.set_md5(sock, str(dn.prefix.network_address), dn.password,
+                                     dn.prefix.prefixlen)
             self._listeners.append(sock)
-            self._nursery.start_soon(self._accept_loop, sock)
 
     async def _accept_loop(self, sock) -> None:
         while True:
@@ -112,8 +119,7 @@ class Daemon:
                     self.log.warning("connection from %s refused: not a configured peer", ip)
                     await stream.aclose()
                     continue
-                task = self.add_peer(peer, dynamic=True)
-                await trio.sleep(0)     # let the new peer's task start its session
+                task = await self.add_peer(peer, dynamic=True)
             task.incoming(stream)
 
     async def _signals(self) -> None:
@@ -143,7 +149,8 @@ class Daemon:
         c.add("show status", self.cmd_show_status, "version, router id, uptime")
         c.add("show protocols", self.cmd_show_protocols, "sessions, one line each")
         c.add("show protocols all", self.cmd_show_protocols_all, "sessions in detail")
-        c.add("show route", self.cmd_show_route, "routes received (Adj-RIB-In)")
+        c.add("show route", self.cmd_show_route,
+              "best routes; PREFIX all / for ADDRESS all explain the choice")
         c.add("enable", self.cmd_enable, "start a session")
         c.add("disable", self.cmd_disable, "stop a session (Cease, Administrative Shutdown)")
         c.add("restart", self.cmd_restart, "restart a session (Cease, Administrative Reset)")
@@ -175,25 +182,47 @@ class Daemon:
         return [t.detail() for t in tasks]
 
     def cmd_show_route(self, args):
-        protocol = None
+        """show route [PREFIX | for ADDRESS] [all] [protocol NAME] [count]"""
+        opts = {"protocol": None, "prefix": None, "address": None, "all_candidates": False}
         count = False
         words = list(args)
         while words:
             w = words.pop(0)
             if w == "protocol" and words:
-                protocol = self._peer(words.pop(0)).name
+                opts["protocol"] = self._peer(words.pop(0)).name
+            elif w == "for" and words:
+                opts["address"] = self._address(words.pop(0))
             elif w == "count":
                 count = True
             elif w == "all":
-                pass
+                opts["all_candidates"] = True
+            elif "/" in w and opts["prefix"] is None:
+                opts["prefix"] = self._prefix(w)
             else:
-                raise control.CommandError(f"show route: unexpected {w!r} "
-                                           "(use: show route [protocol NAME] [count])")
-        routes = self.routes.show(self.peers.values(), protocol)
+                raise control.CommandError(
+                    f"show route: unexpected {w!r} (use: show route [PREFIX | for ADDRESS] "
+                    "[all] [protocol NAME] [count])")
+        routes = self.routes.show(self.peers.values(), **opts)
         if count:
             return {"count": len(routes), "total": len(routes),
                     "prefixes": len({r["prefix"] for r in routes})}
         return routes
+
+    @staticmethod
+    def _address(text: str) -> str:
+        import ipaddress
+        try:
+            return str(ipaddress.ip_address(text))
+        except ValueError:
+            raise control.CommandError(f"{text!r} is not an IP address") from None
+
+    @staticmethod
+    def _prefix(text: str) -> str:
+        import ipaddress
+        try:
+            return str(ipaddress.ip_network(text, strict=True))
+        except ValueError as e:
+            raise control.CommandError(f"{text!r} is not a prefix: {e}") from None
 
     def cmd_enable(self, args):
         task = self._peer(self._name_arg(args, "enable"))

@@ -106,6 +106,8 @@ class PeerTask:
 
     def disable(self, message: str = "") -> None:
         self.handle(self.session.stop(self.now(), message or None))
+        # Routes kept as stale for a restarting peer go with the session.
+        self.daemon.routes.down(self, False)
 
     def restart(self, message: str = "") -> None:
         self.handle(self.session.stop(self.now(), Notification.shutdown(
@@ -174,6 +176,9 @@ class PeerTask:
         self.log.info("session down: %s%s", e.reason,
                       " (graceful restart: routes kept as stale)" if e.graceful_restart else "")
         self.daemon.routes.down(self, e.graceful_restart)
+        if e.graceful_restart:
+            self._nursery.start_soon(self._restart_timer,
+                                     e.negotiated.graceful_restart.restart_time)
 
     def _on_update(self, e: ev.UpdateReceived) -> None:
         u = e.update
@@ -221,10 +226,24 @@ class PeerTask:
             if deadline is not None and now >= deadline:
                 self.handle(self.session.handle_timer(now))
 
+    async def _restart_timer(self, seconds: int) -> None:
+        """RFC 4724 section 4.2: a restarting peer's stale routes are kept
+        for its Restart Time; if the session is not back by then, they go."""
+        ups = self.session.counters.established_transitions
+        await trio.sleep(seconds)
+        if self.session.counters.established_transitions == ups:
+            self.log.info("not back within its restart time (%ds): stale routes removed",
+                          seconds)
+            self.daemon.routes.down(self, False)
+
     async def _dial(self, conn: int) -> None:
         with trio.CancelScope() as scope:
             self._scopes[conn] = scope
-            timeout = max(5.0, min(30.0, float(self.peer.connect_retry)))
+            # The ConnectRetryTimer (0.75..1 x connect_retry, jittered)
+            # abandons a dial that has not completed; time out before it so
+            # that the failure is recorded ("connection timed out") and the
+            # kernel's MD5 drop counters are read, instead of vanishing.
+            timeout = min(30.0, 0.7 * float(self.peer.connect_retry))
             try:
                 stream = await net.dial(self.peer, timeout)
             except (OSError, trio.TooSlowError) as e:
@@ -272,6 +291,8 @@ class PeerTask:
                                                            "connection closed by peer"))
                 return
             self.handle(self.session.receive_data(self.now(), conn, data))
+            # One decision pass per read: the batch of prefixes it touched.
+            self.daemon.routes.flush()
             if conn not in self.streams:
                 return
             await trio.sleep(0)     # let the writers and other peers run between reads
@@ -317,7 +338,7 @@ class PeerTask:
         if grown:
             words = {"TCPMD5NotFound": "unsigned", "TCPMD5Unexpected": "signed without a key",
                      "TCPMD5Failure": "with a wrong MD5 signature"}
-            self.log.warning("the kernel dropped TCP segments %s (TCP MD5, RFC 2385): "
+            self.log.warning("the kernel dropped TCP segments: %s (TCP MD5, RFC 2385): "
                              "check that both sides use the same password",
                              ", ".join(f"{n} {words[k]}" for k, n in grown.items()))
 
@@ -370,6 +391,7 @@ class PeerTask:
         counters.pop("last_state_change", None)     # shown as "since"
         d["messages"] = counters
         d["routes"] = self.daemon.routes.counts(self)
+        d["import_policy"], d["export_policy"] = self.daemon.routes.notes(self)
         out["detail"] = d
         return out
 
