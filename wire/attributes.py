@@ -74,8 +74,28 @@ class Attributes:
     ``action`` the most severe of their actions.
     """
 
-    __slots__ = ("raw", "four_octet", "origin", "as_path", "next_hop", "med",
+    __slots__ = ("raw", "four_octet", "origin", "_as_path", "next_hop", "med",
                  "local_pref", "_communities", "rare", "problems", "action", "clean", "_out")
+
+    # --- AS_PATH: kept as validated bytes, decoded when read ------------
+    @property
+    def as_path(self):
+        """The AS_PATH as segments.  A 4-octet path is stored as the bytes
+        it came in (about half the memory of the decoded tuples, for the
+        hundreds of thousands of sets of a full table) and decoded on each
+        read; readers that need it often keep what they read."""
+        v = self._as_path
+        if v.__class__ is int:
+            # The offset of the AS_PATH attribute in ``raw`` (small ints
+            # cost nothing: CPython shares them).
+            raw = self.raw
+            if raw[v] & 0x10:
+                n = raw[v + 2] << 8 | raw[v + 3]
+                return decode_as_path(raw[v + 4:v + 4 + n], True)
+            return decode_as_path(raw[v + 3:v + 3 + raw[v + 2]], True)
+        if v.__class__ is bytes:
+            return decode_as_path(v, True)
+        return v
 
     # --- list-valued attributes, decoded on first use -----------------
     @property
@@ -165,7 +185,7 @@ def _new_attributes(raw: bytes, four_octet: bool) -> Attributes:
     a.raw = raw
     a.four_octet = four_octet
     a.origin = None
-    a.as_path = None
+    a._as_path = None
     a.next_hop = None
     a.med = None
     a.local_pref = None
@@ -222,8 +242,17 @@ def _dec_origin(a, v, w):
 
 
 def _dec_as_path(a, v, four_octet):
+    if four_octet:
+        # One AS_SEQUENCE is nearly every path: valid by its length alone.
+        if not (len(v) > 2 and v[0] == 2 and v[1] and len(v) == 2 + 4 * v[1]) and v:
+            try:
+                decode_as_path(v, True)
+            except AsPathError as e:
+                raise Malformed(f"AS_PATH {e}") from None
+        a._as_path = v
+        return
     try:
-        a.as_path = decode_as_path(v, four_octet)
+        a._as_path = decode_as_path(v, four_octet)
     except AsPathError as e:
         raise Malformed(f"AS_PATH {e}") from None
 
@@ -523,10 +552,18 @@ def decode_attributes(block: bytes, four_octet: bool = True):
             continue
         try:
             row[1](a, value, four_octet)
+            if code == 2 and four_octet and start < 256:
+                a._as_path = start      # see Attributes.as_path
         except Malformed as e:
             problems = _add(problems, row[2].on_error, code, str(e))
             a.clean = False
     if cuts:
+        if a._as_path.__class__ is int:
+            # The block is rebuilt without its MP attributes: offsets move.
+            off = a._as_path
+            n = (block[off + 2] << 8 | block[off + 3]) if block[off] & 0x10 else block[off + 2]
+            hdr = 4 if block[off] & 0x10 else 3
+            a._as_path = block[off + hdr:off + hdr + n]
         parts = []
         pos = 0
         for s, e in cuts:
@@ -577,7 +614,7 @@ def _rebuild_as4(a: Attributes) -> None:
     if as4_agg is not None and agg is not None:
         rare["aggregator"] = as4_agg
     if as4_path is not None and a.as_path is not None:
-        a.as_path = _aspath.merge_as4_path(a.as_path, as4_path)
+        a._as_path = _aspath.merge_as4_path(a.as_path, as4_path)
 
 
 # ---------------------------------------------------------------------------
@@ -628,7 +665,7 @@ def make(four_octet: bool = True, **fields) -> Attributes:
     raw = encode_fields(holder, four_octet)
     a = _new_attributes(raw, four_octet)
     a.origin = holder.origin
-    a.as_path = holder.as_path
+    a._as_path = holder.as_path
     a.next_hop = holder.next_hop
     a.med = holder.med
     a.local_pref = holder.local_pref
