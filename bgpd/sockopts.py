@@ -1,8 +1,9 @@
 """Socket options of a BGP session on Linux.
 
 - TCP MD5 signatures (RFC 2385): ``TCP_MD5SIG`` with a ``struct tcp_md5sig``
-  per peer address, on the listening socket (for passive sessions) and on the
-  connecting socket (for active ones).  The kernel silently drops segments
+  per peer address (``TCP_MD5SIG_EXT`` per dynamic neighbor prefix), on the
+  listening socket (for passive sessions) and on the connecting socket (for
+  active ones).  The kernel silently drops segments
   that are unsigned or wrongly signed; ``md5_drop_counters`` reads the
   namespace's TcpExt counters so the daemon can say so in its log.
 - GTSM (RFC 5082): send with TTL 255 and refuse anything that arrives with
@@ -18,6 +19,8 @@ import socket
 import struct
 
 TCP_MD5SIG = 14
+TCP_MD5SIG_EXT = 32             # with a prefix length (Linux 4.13)
+TCP_MD5SIG_FLAG_PREFIX = 1
 TCP_MD5SIG_MAXKEYLEN = 80
 IP_MINTTL = 21
 IPV6_MINHOPCOUNT = 73
@@ -37,15 +40,22 @@ def _sockaddr(address: str) -> bytes:
     return raw.ljust(_SOCKADDR_STORAGE, b"\0")
 
 
-def set_md5(sock: socket.socket, peer_address: str, password: str | None) -> None:
-    """Install (or with ``password=None`` remove) the RFC 2385 key for a peer."""
+def set_md5(sock: socket.socket, peer_address: str, password: str | None,
+            prefix_length: int | None = None) -> None:
+    """Install (or with ``password=None`` remove) the RFC 2385 key for a peer,
+    or with ``prefix_length`` for every address of the prefix that
+    ``peer_address`` starts (a dynamic neighbor range; the kernel uses the
+    longest match)."""
     key = (password or "").encode()
     if len(key) > TCP_MD5SIG_MAXKEYLEN:
         raise ValueError(f"TCP MD5 key longer than {TCP_MD5SIG_MAXKEYLEN} octets")
+    flags = 0 if prefix_length is None else TCP_MD5SIG_FLAG_PREFIX
     # flags, prefixlen, keylen, ifindex, key
-    value = _sockaddr(peer_address) + struct.pack("=BBHi", 0, 0, len(key), 0) \
+    value = _sockaddr(peer_address) + struct.pack("=BBHi", flags, prefix_length or 0,
+                                                  len(key), 0) \
         + key.ljust(TCP_MD5SIG_MAXKEYLEN, b"\0")
-    sock.setsockopt(socket.IPPROTO_TCP, TCP_MD5SIG, value)
+    sock.setsockopt(socket.IPPROTO_TCP, TCP_MD5SIG if prefix_length is None else TCP_MD5SIG_EXT,
+                    value)
 
 
 def set_ttl(sock: socket.socket, ttl: int) -> None:
