@@ -187,6 +187,14 @@ class Session:
         hold its ``CloseConnection``)."""
         conn = self._new_id()
         p = self.primary
+        if p.state == S.IDLE and self.enabled and Timer.IDLE_HOLD in p.timers:
+            # The peer is back before our idle hold ran out.  The hold keeps
+            # us from dialling a flapping peer too often; refusing the peer's
+            # own connection would only make two speakers that both dial
+            # keep refusing each other.  Restart now and take it.
+            del p.timers[Timer.IDLE_HOLD]
+            self._handle(p, E.IDLE_HOLD_TIMER_EXPIRES, now)
+            p = self.primary
         if p.state == S.IDLE:
             self._reject(conn, CONNECTION_REJECTED, "session is idle")
         elif not p.up and p.state in (S.CONNECT, S.ACTIVE):
@@ -471,14 +479,27 @@ class Session:
                     # within its restart time; be ready for it at once.
                     wait = 0.0
                 else:
-                    # DampPeerOscillations: wait, longer after each error.
-                    wait = idle_hold_time(self.config, self.damping_level)
-                    self.damping_level += 1
+                    # DampPeerOscillations: wait, longer after each error,
+                    # jittered so that two speakers that both dial do not
+                    # keep meeting each other's idle hold (RFC 4271 10).
+                    wait = jittered(idle_hold_time(self.config, self.damping_level), self._rng)
+                    if not self._peer_was_busy():
+                        self.damping_level += 1
                 c.timers[Timer.IDLE_HOLD] = now + wait
             self._graceful_loss = False
         if p.state != visible:
             self.counters.last_state_change = now
             self._emit(StateChanged(visible, p.state, reason))
+
+    def _peer_was_busy(self) -> bool:
+        """The connection ended because the peer refused it for now (Cease /
+        Connection Rejected, or lost a collision): no sign of a flapping
+        peer, so it does not raise the damping level."""
+        cause = self._cause
+        n = None if cause is None else cause.notification
+        return (n is not None and cause.kind == "received" and n.code == ErrorCode.CEASE
+                and n.subcode in (CeaseSubcode.CONNECTION_REJECTED,
+                                  CeaseSubcode.CONNECTION_COLLISION_RESOLUTION))
 
     # -- actions used by the transition handlers ---------------------------------
     def _enable(self) -> None:
