@@ -15,10 +15,13 @@ problem in the file is collected in one pass and raised together as one
 
 The file has top-level settings (``router_id``, ``asn``, ``listen``, ...),
 ``[defaults]`` for session options, ``[[peers]]``, ``[[dynamic_neighbors]]``
-(sessions accepted from a prefix), ``[[originate]]`` (prefixes this
-speaker announces), and routing policy: ``[prefix_lists]``, ``[[policies]]``
-with their rules (``conf.policy``), named by each session's ``import`` and
-``export`` keys.  ``python3 -m conf`` prints every key with its default;
+(sessions accepted from a prefix), ``[mesh]`` (Calico's node-to-node
+mesh: one iBGP peer ``Mesh_<address>`` per other node, the side with the
+greater address as text passive), ``[[originate]]`` (prefixes this
+speaker announces), ``cluster_id`` (RFC 4456), and routing policy:
+``[prefix_lists]``, ``[[policies]]`` with their rules (``conf.policy``),
+named by each session's ``import`` and ``export`` keys.  ``python3 -m
+conf`` prints every key with its default;
 ``conf/examples/minimal.toml`` and ``policy.toml`` are commented examples.
 
 ``conf`` does no I/O beyond reading the file and never imports trio or

@@ -10,7 +10,7 @@ first problem:
 3. each session (peer, dynamic neighbor) is resolved: what it does not set
    comes from ``[defaults]``, then from the schema; derived defaults are
    computed (keepalive = hold_time / 3, families = the address's family,
-   local_asn = asn);
+   local_asn = asn); ``[mesh]`` becomes one such peer per other node;
 4. the cross-field rules of ``SESSION_RULES`` run on the resolved values,
    and the document-wide rules (unique names, addresses and prefixes,
    something listening for passive peers, policies and the names they and
@@ -34,8 +34,8 @@ from . import policy
 from . import values as v
 from .errors import ConfigError, Problem, join
 from .model import Config, DynamicNeighbor, Originate, Peer, underscored
-from .schema import (DERIVED, INVALID, NOT_IN_DEFAULTS, NOT_IN_DYNAMIC_NEIGHBOR, SECTIONS,
-                     SESSION, TOP, attributes, read_table)
+from .schema import (DERIVED, INVALID, NOT_IN_DEFAULTS, NOT_IN_DYNAMIC_NEIGHBOR, NOT_IN_MESH,
+                     PEER, SECTIONS, SESSION, TOP, attributes, read_table)
 
 _FAMILY_OF_VERSION = {4: v.FAMILIES["ipv4-unicast"], 6: v.FAMILIES["ipv6-unicast"]}
 _FAMILY_NAME = {fam: text for text, fam in v.FAMILIES.items()}
@@ -233,6 +233,73 @@ def _session(raw: dict, table, path: str, defaults: dict, local_asn, transport_k
     return s
 
 
+# -- the node-to-node mesh -----------------------------------------------------------
+
+MESH_PREFIX = "Mesh_"
+
+
+def _mesh_selves(given: dict, defaults: dict, listen, nodes) -> dict:
+    """This node's address per IP version: the local_address of [mesh] (or
+    [defaults]), else the node address we listen on."""
+    own = {}
+    local = given.get("local_address", defaults.get("local_address"))
+    if local is not None and local is not INVALID:
+        own[local.version] = local
+    listening = set(listen)
+    for version in (4, 6):
+        mine = [n for n in nodes if n.version == version and n in listening]
+        if version not in own and len(mine) == 1:
+            own[version] = mine[0]
+    return own
+
+
+def _mesh(sections: dict, defaults: dict, local_asn, listen, problems: list[Problem]) -> list:
+    """The [mesh] table as one iBGP session per other node: ``[(path,
+    _Session)]``.  Of each pair of nodes exactly one side connects: the
+    node whose address is greater as text waits (passive), as Calico's
+    BIRD templates decide it, so both sides agree without talking."""
+    out = []
+    for path, raw in sections["mesh"]:
+        given = read_table(raw, SECTIONS["mesh"][1], path, problems, not_here=NOT_IN_MESH)
+        nodes = given.get("nodes", INVALID)
+        if nodes is INVALID:
+            continue
+        asn = given.get("asn", DERIVED)
+        if asn is DERIVED:
+            asn = local_asn
+        own = _mesh_selves(given, defaults, listen if listen is not INVALID else (), nodes)
+        session = {k: val for k, val in given.items() if k not in ("nodes", "asn")}
+        seen = set()                        # problems reported (once for all the nodes)
+        for i, node in enumerate(nodes):
+            me = own.get(node.version)
+            if me is None:
+                if node.version not in seen:
+                    seen.add(node.version)
+                    problems.append(Problem(path, f"cannot tell which IPv{node.version} node "
+                                                  "is this one: set local_address or listen "
+                                                  "on this node's address"))
+                continue
+            if node == me:
+                continue
+            values = dict(session, address=node, asn=asn if asn is not None else INVALID,
+                          name=MESH_PREFIX + underscored(node), passive=str(me) > str(node))
+            local = values.get("local_address")
+            if local not in (None, INVALID) and local.version != node.version:
+                del values["local_address"]     # the other family's address of ours
+            s = _resolve(values, PEER, defaults, local_asn, "address")
+            if "route_reflector_client" in s.inherited:
+                s.values["route_reflector_client"] = False      # mesh peers are not clients
+            local = s["local_address"]
+            if local is None or (local is not INVALID and local.version != node.version):
+                s.values["local_address"] = me      # Calico: source address = node IP
+            for key, reason in (p for rule in SESSION_RULES for p in rule(s)):
+                if (key, reason) not in seen:
+                    seen.add((key, reason))
+                    problems.append(Problem(join(path, key), reason))
+            out.append((f"{path}.nodes[{i}]", s))
+    return out
+
+
 # -- the document ---------------------------------------------------------------
 
 def _section(doc: dict, key: str, array: bool, problems: list[Problem]) -> list:
@@ -315,7 +382,18 @@ def _build(doc: dict, source: str, problems: list[Problem]) -> Config | None:
             if unique or "name" in raw:     # a derived name repeats a repeated address
                 names.check(s["name"], path, "name", problems)
             sessions[key].append(s)
-    peers, dynamic = sessions["peers"], sessions["dynamic_neighbors"]
+    listen = top.get("listen", _TOP["listen"].default)
+    mesh = _mesh(sections, defaults, local_asn, listen, problems)
+    configured = {s["address"]: path for (path, _raw), s in zip(sections["peers"],
+                                                                   sessions["peers"])}
+    for path, s in mesh:
+        first = configured.get(s["address"])
+        if first is not None:
+            problems.append(Problem(path, f"{v.show(str(s['address']))} is also the address "
+                                          f"of {first}"))
+        else:
+            names.check(s["name"], path, "name", problems)
+    peers, dynamic = sessions["peers"] + [s for _p, s in mesh], sessions["dynamic_neighbors"]
     for s in dynamic:
         s.values["passive"] = True
 
@@ -332,16 +410,17 @@ def _build(doc: dict, source: str, problems: list[Problem]) -> Config | None:
     peer_names.update({s["name"]: s["prefix"] for s in dynamic if s.valid("name", "prefix")})
     naming = [(path, s.values, s.inherited) for key, *_ in _SESSION_SECTIONS
               for (path, _raw), s in zip(sections[key], sessions[key])]
+    naming += [("mesh", s.values, s.inherited) for _path, s in mesh[:1]]
     if sections["defaults"]:
         naming.insert(0, ("defaults", defaults, set()))
     policy.check(policies, top.get("prefix_lists", ()), naming, peer_names, problems)
 
-    listen = top.get("listen", _TOP["listen"].default)
     if listen == ():
-        waiting = [p for p, s in zip(sections["peers"], peers)
+        paths = [p for p, _raw in sections["peers"]] + [p for p, _s in mesh]
+        waiting = [p for p, s in zip(paths, peers)
                    if s["passive"] is True and s["enabled"] is True]
         if waiting:
-            problems.append(Problem("listen", f"is empty, so passive {waiting[0][0]} "
+            problems.append(Problem("listen", f"is empty, so passive {waiting[0]} "
                                               "could never connect"))
         elif dynamic:
             problems.append(Problem("listen", "is empty, so dynamic neighbors "
@@ -350,6 +429,11 @@ def _build(doc: dict, source: str, problems: list[Problem]) -> Config | None:
     if problems:
         return None
     settings = {f.name: top.get(f.name, f.default) for f in TOP}
+    if settings["cluster_id"] is DERIVED:
+        # RFC 4456 section 7: a reflector's cluster is usually named by its
+        # router id; without clients we reflect nothing and need none.
+        clients = any(s["route_reflector_client"] for s in peers + dynamic)
+        settings["cluster_id"] = settings["router_id"] if clients else None
     return Config(
         **settings,
         peers=tuple(Peer(**attributes(s.values, SESSION)) for s in peers),

@@ -262,6 +262,7 @@ class Config:
     originate: tuple                # (Originate, ...)
     prefix_lists: tuple             # (PrefixList, ...)
     policies: tuple                 # (Policy, ...)
+    cluster_id: ipaddress.IPv4Address | None = None  # RFC 4456; None: we reflect nothing
     source: str = "<string>"
     _by_address: Mapping = field(init=False, repr=False, compare=False)
 

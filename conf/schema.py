@@ -78,6 +78,9 @@ TOP = (
     Field("prefix_lists", v.prefix_lists, default=(), shown="{}",
           doc="[prefix_lists] name = ['10.0.0.0/8 le 24', '10.1.0.0/16+', ...], "
               "for policies to match"),
+    Field("cluster_id", v.cluster_id, default=DERIVED,
+          doc="CLUSTER_ID of this route reflector (RFC 4456), an IPv4 address or integer; "
+              "default: router_id when a peer is a route_reflector_client"),
 )
 
 # -- options of a BGP session ---------------------------------------------------
@@ -152,6 +155,22 @@ NOT_IN_DEFAULTS = {
     key: f"{key} belongs in each [[peers]] or [[dynamic_neighbors]] table; "
          "[defaults] holds session options"
     for key in ("address", "asn", "name", "description", "prefix")
+}
+
+# The node-to-node mesh: one iBGP peer per node, named Mesh_<address>, the
+# passive side of each pair chosen as Calico does (see conf.load).
+MESH = (
+    Field("nodes", v.list_of(v.host_address, what="address"), required=True,
+          doc="addresses of every node of the mesh (this node's own is skipped)"),
+    Field("asn", v.asn, default=DERIVED, doc="the nodes' AS; default: asn (iBGP)"),
+    *(f for f in SESSION if f.name != "passive"),
+)
+
+NOT_IN_MESH = {
+    "passive": "in the mesh the side whose address is greater (as text) is passive, "
+               "so that each pair makes one connection",
+    "address": "list the nodes' addresses in nodes",
+    "name": "mesh peers are named Mesh_<address>",
 }
 
 ORIGINATE = (
@@ -278,6 +297,7 @@ SECTIONS = {
     "defaults": (False, DEFAULTS),
     "peers": (True, PEER),
     "dynamic_neighbors": (True, DYNAMIC_NEIGHBOR),
+    "mesh": (False, MESH),
     "originate": (True, ORIGINATE),
     "policies": (True, POLICY),
 }
@@ -376,7 +396,7 @@ def reference() -> str:
             yield f"  {f.name:<28} {default:<22} {f.doc}"
     session = {f.name for f in SESSION}
     out = [*rows("top level", TOP),
-           *rows("session options, in [defaults], [[peers]] and [[dynamic_neighbors]]",
+           *rows("session options, in [defaults], [[peers]], [[dynamic_neighbors]] and [mesh]",
                  SESSION)]
     for key, (array, table) in SECTIONS.items():
         own = [f for f in table if f.name not in session]

@@ -207,6 +207,25 @@ def router_id(value: Any) -> ipaddress.IPv4Address:
     return addr
 
 
+def cluster_id(value: Any) -> ipaddress.IPv4Address:
+    """A route reflector's CLUSTER_ID (RFC 4456 section 7): four octets,
+    written as an IPv4 address or an integer, not zero."""
+    try:
+        if isinstance(value, str):
+            addr = ipaddress.IPv4Address(value)
+        elif _is_int(value) and 0 <= value <= MAX_U32:
+            addr = ipaddress.IPv4Address(value)
+        else:
+            addr = None
+    except ValueError:
+        addr = None
+    if addr is None:
+        raise Invalid(f"{show(value)} is not a cluster id: an IPv4 address or 1..{MAX_U32}")
+    if int(addr) == 0:
+        raise Invalid(f"{show(value)} is not a usable cluster id (zero)")
+    return addr
+
+
 def _ip(value: Any):
     try:
         if isinstance(value, str):
