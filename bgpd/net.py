@@ -73,6 +73,8 @@ def describe_os_error(e: BaseException) -> str:
     """A socket error in words for `show protocols`."""
     if isinstance(e, trio.TooSlowError):
         return "connection timed out"
+    if isinstance(e, trio.BrokenResourceError) and isinstance(e.__cause__, OSError):
+        e = e.__cause__         # trio's wrapper: say what the socket said
     if isinstance(e, OSError) and e.errno is not None:
         name = errno.errorcode.get(e.errno, str(e.errno))
         return f"{e.strerror or name} ({name})"

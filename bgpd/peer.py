@@ -74,6 +74,7 @@ class PeerTask:
         self.streams: dict[int, trio.SocketStream] = {}
         self.local_address: str | None = None
         self._scopes: dict[int, trio.CancelScope] = {}
+        self._finished: dict[int, trio.Event] = {}     # set when a connection's tasks end
         self._wake = trio.Event()
         self._nursery: trio.Nursery | None = None
         self.since_wall = time.time()
@@ -157,7 +158,8 @@ class PeerTask:
             scope.cancel()
         stream = self.streams.pop(e.conn, None)
         if stream is not None:
-            self._nursery.start_soon(self._send_and_close, stream, e.data)
+            self._nursery.start_soon(self._send_and_close, stream, e.data,
+                                     self._finished.get(e.conn))
 
     def _on_state(self, e: ev.StateChanged) -> None:
         self.since_wall = time.time()
@@ -266,6 +268,7 @@ class PeerTask:
     def _start_connection(self, conn: int, stream: trio.SocketStream) -> None:
         scope = trio.CancelScope()
         self._scopes[conn] = scope
+        self._finished[conn] = trio.Event()
         try:
             self.local_address = stream.socket.getsockname()[0]
         except OSError:
@@ -273,10 +276,13 @@ class PeerTask:
         self._nursery.start_soon(self._connection, conn, stream, scope)
 
     async def _connection(self, conn, stream, scope) -> None:
-        with scope:
-            async with trio.open_nursery() as n:
-                n.start_soon(self._reader, conn, stream)
-                n.start_soon(self._writer, conn, stream)
+        try:
+            with scope:
+                async with trio.open_nursery() as n:
+                    n.start_soon(self._reader, conn, stream)
+                    n.start_soon(self._writer, conn, stream)
+        finally:
+            self._finished.pop(conn).set()
 
     async def _reader(self, conn: int, stream: trio.SocketStream) -> None:
         while True:
@@ -314,13 +320,23 @@ class PeerTask:
                                                            net.describe_os_error(e)))
                 return
 
-    async def _send_and_close(self, stream: trio.SocketStream, data: bytes) -> None:
+    async def _send_and_close(self, stream: trio.SocketStream, data: bytes,
+                              finished: trio.Event | None = None) -> None:
         with trio.move_on_after(CLOSE_TIMEOUT) as cs:
             cs.shield = True
             if data:
                 try:
-                    await stream.send_all(data)
-                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                    try:
+                        await stream.send_all(data)
+                    except trio.BusyResourceError:
+                        # The connection's writer, just cancelled, is still
+                        # inside send_all on this stream: let it leave.
+                        if finished is None:
+                            raise
+                        await finished.wait()
+                        await stream.send_all(data)
+                except (trio.BusyResourceError, trio.BrokenResourceError,
+                        trio.ClosedResourceError, OSError):
                     pass
         await _close(stream)
 

@@ -45,6 +45,7 @@ class Routing:
                        options=DecisionOptions())
         self.consumers: list = []       # callables taking a list of rib Changes
         self._info: dict[str, PeerInfo] = {}
+        self._restartable: dict[str, frozenset] = {}    # families of a peer's GR capability
         self._effective: dict[str, object] = {}
         for orig in config.originate:
             self.rib.originate(_family_of(orig.prefix), from_network(orig.prefix),
@@ -72,6 +73,8 @@ class Routing:
         preserved = None
         if gr is not None:
             preserved = [(a, s) for a, s, fwd in getattr(gr, "families", ()) if fwd]
+        self._restartable[peer.name] = frozenset(
+            (a, s) for a, s, _fwd in getattr(gr, "families", ()))
         self.rib.peer_up(info, families=tuple(peer.session.families),
                          add_path=tuple(neg.add_path_rx),
                          import_policy=self._import_policy(peer, info),
@@ -112,6 +115,13 @@ class Routing:
         if info is None:
             return
         self.rib.peer_down(info, graceful=graceful)
+        if graceful:
+            # RFC 4724 4.2: routes are kept only for the families the peer's
+            # Graceful Restart Capability listed (none for a helper-only peer).
+            kept = self._restartable.get(peer.name, frozenset())
+            for family in self.rib.source_status(info)["families"]:
+                if tuple(family) not in kept:
+                    self.rib.sweep_stale(info, family)
         if not graceful:
             del self._info[peer.name]
             self.rib.remove_peer(info)

@@ -191,9 +191,14 @@ class Session:
             # The peer is back before our idle hold ran out.  The hold keeps
             # us from dialling a flapping peer too often; refusing the peer's
             # own connection would only make two speakers that both dial
-            # keep refusing each other.  Restart now and take it.
+            # keep refusing each other.  Take it as a passive start would
+            # (Active, no dial of our own: no collision), keeping the
+            # damping level the errors so far have earned.
             del p.timers[Timer.IDLE_HOLD]
-            self._handle(p, E.IDLE_HOLD_TIMER_EXPIRES, now)
+            level = self.damping_level
+            self._handle(p, E.MANUAL_START_PASSIVE, now,
+                         why="the peer connected during the idle hold")
+            self.damping_level = level
             p = self.primary
         if p.state == S.IDLE:
             self._reject(conn, CONNECTION_REJECTED, "session is idle")

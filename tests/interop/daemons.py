@@ -171,7 +171,8 @@ class Daemon:
 
     def __init__(self, lab: Lab, ns: Namespace | None, *, asn: int, router_id: str,
                  neighbors: list[Neighbor] = (), routes: list[Route] = (),
-                 name: str | None = None, extra_config: str = ""):
+                 name: str | None = None, extra_config: str = "",
+                 extra_env: dict | None = None, session_config: str = ""):
         self.lab = lab
         self.ns = ns
         self.asn = asn
@@ -180,6 +181,11 @@ class Daemon:
         self.routes = list(routes)
         self.name = name or (f"{self.kind}-{ns.role}" if ns is not None else self.kind)
         self.extra_config = extra_config
+        # Environment variables added to the daemon's own (ExaBGP reads its
+        # settings there), and lines added inside each session's block of
+        # the configuration (BIRD's ``protocol bgp``; other daemons ignore it).
+        self.extra_env = dict(extra_env or {})
+        self.session_config = session_config
         self.dir = lab.path(self.name)
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o755)
@@ -193,7 +199,7 @@ class Daemon:
         raise NotImplementedError
 
     def env(self) -> dict | None:
-        return None
+        return dict(self.extra_env) or None
 
     def wait_ready(self, timeout: float) -> None:
         """Wait until the control channel answers and BGP listens."""
@@ -494,6 +500,7 @@ class Bird2(_BirdBase):
             if n.rr_client:
                 out.append("  rr client;")
             out.append(f"  graceful restart {'aware' if n.graceful_restart else 'off'};")
+            out.extend(f"  {line}" for line in self.session_config.splitlines() if line.strip())
             imp = "all" if n.import_routes else "none"
             for v in self.neighbor_families(n):
                 extra = ""
@@ -562,6 +569,7 @@ class Bird16(_BirdBase):
             if n.rr_client:
                 out.append("  rr client;")
             out.append(f"  graceful restart {'aware' if n.graceful_restart else 'off'};")
+            out.extend(f"  {line}" for line in self.session_config.splitlines() if line.strip())
             out.append(f"  import {'all' if n.import_routes else 'none'};")
             out.append(f"  export filter export_{n.name};")
             out.append("}")
@@ -934,19 +942,53 @@ exec cat <> "$1"
 """
 
 
+_RECORDER = """#!/bin/sh
+# Append what ExaBGP reports (one JSON object per line) to a file.  ExaBGP
+# takes the end of a helper's standard output for the helper's end, so cat
+# keeps it open as descriptor 3.
+exec cat 3>&1 >> "$1"
+"""
+
+
 class ExaBgp(Daemon):
     """ExaBGP 4.x: routes are static in the configuration; commands go to
     its text API through a helper process that copies a named pipe to
     ExaBGP.  ``teardown`` sends Cease with the subcode given; ExaBGP fills
     the RFC 9003 communication with the subcode's name itself, so
-    ``shutdown_neighbor`` cannot choose the message."""
+    ``shutdown_neighbor`` cannot choose the message.
+
+    ExaBGP keeps no table of what it receives; with ``record_received`` a
+    second helper appends the state changes, UPDATEs, ROUTE-REFRESHes and
+    NOTIFICATIONs ExaBGP reports (its JSON API encoding) to a file, which
+    ``received()`` reads back."""
 
     kind = "exabgp"
     shutdown_message = False
 
+    def __init__(self, lab, ns, *, record_received: bool = False, **kw):
+        self.record_received = record_received
+        super().__init__(lab, ns, **kw)
+
     @property
     def fifo(self) -> Path:
         return self.dir / "api.fifo"
+
+    @property
+    def received_path(self) -> Path:
+        return self.dir / "received.json"
+
+    def received(self) -> list[dict]:
+        """What ExaBGP reported (``record_received``): state changes and the
+        messages it received, in order, as its JSON API encodes them."""
+        try:
+            lines = self.received_path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in lines:
+            with contextlib.suppress(ValueError):
+                out.append(json.loads(line))
+        return out
 
     @classmethod
     def binaries(cls) -> list[str]:
@@ -983,6 +1025,7 @@ class ExaBgp(Daemon):
             "exabgp_tcp_bind": " ".join(passive),
             "exabgp_tcp_port": str(BGP_PORT),
             "exabgp_reactor_speed": "0.1",
+            **self.extra_env,
         }
 
     def write_config(self) -> Path:
@@ -991,6 +1034,10 @@ class ExaBgp(Daemon):
         reader = self.dir / "api-reader.sh"
         reader.write_text(_API_READER)
         os.chmod(reader, 0o755)
+        if self.record_received:
+            recorder = self.dir / "recorder.sh"
+            recorder.write_text(_RECORDER)
+            os.chmod(recorder, 0o755)
         return super().write_config()
 
     def wait_ready(self, timeout: float) -> None:
@@ -1037,8 +1084,21 @@ class ExaBgp(Daemon):
 
     def established(self, neighbor: Neighbor) -> bool:
         # ExaBGP answers API queries on its helper's stdin, which nobody
-        # reads: look at the TCP session instead.
-        return self.ns.tcp_established(neighbor.local_address, neighbor.address, BGP_PORT)
+        # reads: look at the TCP session instead, and at the last state
+        # change it reported when it records what it receives.
+        if not self.ns.tcp_established(neighbor.local_address, neighbor.address, BGP_PORT):
+            return False
+        return not self.record_received or self.reported_state(neighbor) == "up"
+
+    def reported_state(self, neighbor: Neighbor) -> str | None:
+        """The session state ExaBGP last reported for ``neighbor``
+        ('connected', 'up', 'down'; ``record_received`` only)."""
+        state = None
+        for m in self.received():
+            nb = m.get("neighbor", {})
+            if m.get("type") == "state" and nb.get("address", {}).get("peer") == neighbor.address:
+                state = nb.get("state")
+        return state
 
     def announce(self, route: Route) -> None:
         self.routes.append(route)
@@ -1087,6 +1147,10 @@ class ExaBgp(Daemon):
         out = ["process api {",
                f"  run /bin/sh {self.dir / 'api-reader.sh'} {self.fifo};",
                "  encoder text;", "}", ""]
+        if self.record_received:
+            out += ["process recorder {",
+                    f"  run /bin/sh {self.dir / 'recorder.sh'} {self.received_path};",
+                    "  encoder json;", "}", ""]
         for n in self.neighbors:
             out.append(f"neighbor {n.address} {{")
             out.append(f"  description \"{n.name}\";")
@@ -1112,6 +1176,10 @@ class ExaBgp(Daemon):
             out.append("  api {")
             out.append("    processes [ api ];")
             out.append("  }")
+            if self.record_received:
+                out += ["  api {", "    processes [ recorder ];",
+                        "    neighbor-changes;",
+                        "    receive { parsed; update; refresh; notification; }", "  }"]
             routes = [r for r in self.routes if f"ipv{r.version}" in n.families]
             if routes:
                 out.append("  static {")
