@@ -145,6 +145,10 @@ class PeerTask:
                 handler(self, event)
         self._poke()
 
+    def poke(self) -> None:
+        """Wake the writers (new data queued in the session)."""
+        self._poke()
+
     def _poke(self) -> None:
         self._wake.set()
         self._wake = trio.Event()

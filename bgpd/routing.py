@@ -1,33 +1,37 @@
-"""Routes between the sessions and the RIB.
+"""Routes between the sessions, the RIB and the export layer.
 
 Every UPDATE a session decodes goes into ``rib.Rib`` (import policy applied
 per peer, the fixed rule that eBGP LOCAL_PREF is ignored, RFC 7606
 treat-as-withdraw, End-of-RIB); after each socket read the daemon calls
 ``flush``, which runs the decision process once over the prefixes the read
-touched and hands the batch of Loc-RIB changes to the consumers (the export
-and kernel layers).
+touched and hands the batch of Loc-RIB changes to the export layer
+(``reflector.Exporter``: RFC 4456 reflection and the other protocol rules,
+export policy, update groups) and to any other consumer.  A peer's writer
+pulls the encoded UPDATEs from the exporter while its session has room
+(``writable``), so a slow peer holds back nobody.
 
-What we announce to a peer today is our configured ``[[originate]]``
-prefixes (also in the Loc-RIB as static routes), with End-of-RIB after them
-(RFC 4724), again on ROUTE-REFRESH (RFC 2918, wrapped in BoRR/EoRR for RFC
-7313 peers).  A peer that restarts gracefully keeps its routes in use as
-stale until its End-of-RIB or its restart time (RFC 4724 section 4.2).
+Our configured ``[[originate]]`` prefixes are static routes in the RIB and
+leave through the same path.  A peer that restarts gracefully keeps its
+routes in use as stale until its End-of-RIB or its restart time, for the
+families its capability listed (RFC 4724 section 4.2).
 """
 
 from __future__ import annotations
 
 import ipaddress
 
+from reflector import Exporter, NextHop, SessionParams
 from rib import Rib
 from rib.decision import DecisionOptions
 from rib.policy import EXPORT, IMPORT, PolicySet, Source
 from rib.source import LocalKind, PeerInfo
-from wire import end_of_rib, make_attributes
+from wire import make_attributes
 from wire.aspath import format_path
 from wire.constants import Origin, RefreshSubtype, family_name
 from wire.nlri import from_network, next_hop_text, parse as parse_prefix, to_text
 
 DEFAULT_LOCAL_PREF = 100
+WRITE_BATCH = 256 * 1024
 ORIGIN_CODE = {0: "i", 1: "e", 2: "?"}
 
 
@@ -43,14 +47,17 @@ class Routing:
         self.rib = Rib(config.router_id, config.asn,
                        cluster_id=getattr(config, "cluster_id", None),
                        options=DecisionOptions())
+        self.exporter = Exporter(config.router_id, config.asn,
+                                 cluster_id=getattr(config, "cluster_id", None), rib=self.rib)
         self.consumers: list = []       # callables taking a list of rib Changes
+        self._tasks: dict = {}          # peer name -> PeerTask, to wake writers
         self._info: dict[str, PeerInfo] = {}
         self._restartable: dict[str, frozenset] = {}    # families of a peer's GR capability
         self._effective: dict[str, object] = {}
         for orig in config.originate:
             self.rib.originate(_family_of(orig.prefix), from_network(orig.prefix),
                                self._origin_attributes(orig), kind=LocalKind.STATIC,
-                               next_hop=None)
+                               next_hop=orig.next_hop)
         self.flush()
 
     # ------------------------------------------------------------------
@@ -79,9 +86,18 @@ class Routing:
                          add_path=tuple(neg.add_path_rx),
                          import_policy=self._import_policy(peer, info),
                          forwarding_preserved=preserved)
+        # The RIB's pending changes go out before the new member joins its
+        # update group, which starts from the Loc-RIB as it stands.
         self.flush()
-        for family in sorted(peer.session.families):
-            self._announce(peer, family)
+        effective = self._effective.get(peer.name) or self.policies.effective(p)
+        params = SessionParams(
+            codec=peer.session.codec, families=peer.session.families,
+            local_address=peer.local_address,
+            next_hop=NextHop.SELF if p.next_hop_self else NextHop.AUTO,
+            export_policy=effective.export_policy if p.export_policy else None)
+        self._tasks[peer.name] = peer
+        self.exporter.peer_up(info, params)
+        self.writable(peer)
 
     def _import_policy(self, peer, info):
         effective = self._effective.get(peer.name) or self.policies.effective(peer.peer)
@@ -114,6 +130,8 @@ class Routing:
         info = self._info.get(peer.name)
         if info is None:
             return
+        if self._tasks.pop(peer.name, None) is not None:
+            self.exporter.peer_down(peer.name)
         self.rib.peer_down(info, graceful=graceful)
         if graceful:
             # RFC 4724 4.2: routes are kept only for the families the peer's
@@ -138,6 +156,10 @@ class Routing:
         changes to the consumers."""
         changes = self.rib.drain_changes()
         if changes:
+            for name in self.exporter.apply(changes):
+                task = self._tasks.get(name)
+                if task is not None:
+                    self.writable(task)
             for consumer in self.consumers:
                 consumer(changes)
 
@@ -158,45 +180,38 @@ class Routing:
                 self.flush()
             return
         neg = peer.session.negotiated
-        enhanced = neg is not None and neg.enhanced_route_refresh
-        now = peer.now()
-        if enhanced:
-            peer.session.send_route_refresh(now, family[0], family[1], RefreshSubtype.BORR)
-        self._announce(peer, family, eor=not enhanced)
-        if enhanced:
-            peer.session.send_route_refresh(now, family[0], family[1], RefreshSubtype.EORR)
+        if neg is None or peer.name not in self._tasks:
+            return
+        self.exporter.refresh(peer.name, tuple(family),
+                              enhanced=bool(neg.enhanced_route_refresh))
+        self.writable(peer)
 
     def writable(self, peer) -> None:
-        """The peer's writer has drained its queue (flow control hook)."""
-
-    def _announce(self, peer, family, eor: bool = True) -> None:
-        codec = peer.session.codec
-        if codec is None:
+        """Move what the export layer has for this peer into its session,
+        as far as the session's send buffer allows (flow control)."""
+        if peer.name not in self._tasks:
             return
-        effective = self._effective.get(peer.name) or self.policies.effective(peer.peer)
-        export = effective.export_policy
-        src = Source("static")
+        session = peer.session
         now = peer.now()
-        by_attrs: dict = {}
-        for orig in self.config.originate:
-            if _family_of(orig.prefix) != tuple(family):
-                continue
-            attrs, nh = self._attributes(peer, orig, tuple(family))
-            if attrs is None:
-                continue
-            key = from_network(orig.prefix)
-            local = _packed(peer.local_address)
-            r = export.bind(tuple(family), attrs, nh or attrs.next_hop, src, local,
-                            peer.peer.local_asn)(key)
-            if not r.accepted:
-                continue
-            attrs, nh = r.attributes, (b"" if family == (1, 1) else r.next_hop)
-            by_attrs.setdefault((attrs.raw, nh), (attrs, nh, []))[2].append(key)
-        for attrs, nh, keys in by_attrs.values():
-            messages = codec.encode(attrs, keys, family=tuple(family), next_hop=nh)
-            peer.session.send_updates(now, messages)
-        if eor:
-            peer.session.send_updates(now, [end_of_rib(*family)])
+        moved = False
+        while session.can_send:
+            items = self.exporter.next_messages(peer.name, WRITE_BATCH)
+            if not items:
+                break
+            batch = []
+            for m in items:
+                if isinstance(m, (bytes, bytearray)):
+                    batch.append(m)
+                    continue
+                if batch:
+                    session.send_updates(now, batch)
+                    batch = []
+                session.send_route_refresh(now, m.afi, m.safi, m.subtype)
+            if batch:
+                session.send_updates(now, batch)
+            moved = True
+        if moved:
+            peer.poke()
 
     @staticmethod
     def _origin_attributes(orig):
@@ -213,30 +228,6 @@ class Routing:
             fields["ext_communities"] = tuple(orig.extended_communities)
         return make_attributes(**fields)
 
-    def _attributes(self, peer, orig, family):
-        p = peer.peer
-        local = peer.local_address
-        nh_text = str(orig.next_hop) if orig.next_hop is not None else local
-        if nh_text is None:
-            return None, b""
-        nh = ipaddress.ip_address(nh_text.split("%")[0])
-        if family == (1, 1):
-            if nh.version != 4:
-                peer.log.warning("cannot announce %s: no IPv4 next hop", orig.prefix)
-                return None, b""
-        elif nh.version == 4:
-            nh = ipaddress.IPv6Address(b"\0" * 10 + b"\xff\xff" + nh.packed)
-        fields = self._origin_attributes(orig).fields()
-        if p.is_ibgp:
-            fields.setdefault("local_pref", DEFAULT_LOCAL_PREF)
-        else:
-            fields["as_path"] = ((2, (p.local_asn,)),)
-            fields.pop("local_pref", None)
-        if family == (1, 1):
-            fields["next_hop"] = nh.packed
-            return make_attributes(**fields), b""
-        return make_attributes(**fields), nh.packed
-
     # ------------------------------------------------------------------
     # The operator's view
     def counts(self, peer) -> dict:
@@ -246,6 +237,9 @@ class Routing:
         out = {}
         for fam, c in sorted(self.rib.source_counts(info).items()):
             out[family_name(*fam)] = {k: v for k, v in c.items() if v is not None}
+        if peer.name in self._tasks:
+            for fam, n in self.exporter.counts(peer.name).items():
+                out.setdefault(family_name(*fam), {})["exported"] = n
         return out
 
     def show(self, peers, protocol: str | None = None, limit: int | None = None,

@@ -96,6 +96,10 @@ def reflection(e: Edit) -> None:
 STEPS = (as_path, local_pref, med, reflection)
 
 
+def mode_keeps_own(target: Target) -> bool:
+    return target.next_hop is not NextHop.SELF
+
+
 def next_hop(source, route_next_hop: bytes | None, family, target: Target,
              policy_chose: bool = False) -> bytes | None:
     """RFC 4271 5.1.3: the next hop to send, or None when it would be ours
@@ -106,6 +110,10 @@ def next_hop(source, route_next_hop: bytes | None, family, target: Target,
     ``NextHop``): by default ours towards eBGP, unchanged towards iBGP.
     """
     if policy_chose and route_next_hop:
+        return route_next_hop
+    if route_next_hop and getattr(source, "local", False) and mode_keeps_own(target):
+        # An originated route with a configured next hop (a third-party
+        # next hop, e.g. our IPv6 address on an IPv4 session) keeps it.
         return route_next_hop
     mode = target.next_hop
     if not route_next_hop or mode is NextHop.SELF or (mode is NextHop.AUTO and target.ebgp):
