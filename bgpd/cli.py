@@ -18,13 +18,20 @@ def _decode(args) -> int:
     return run(lines, as2=args.as2, add_path=args.add_path, extended=args.extended)
 
 
-def _check(args) -> int:
+def _load(path):
+    """The configuration, or None after printing every problem in it."""
     from conf import ConfigError, load
     try:
-        config = load(args.config)
+        return load(path)
     except ConfigError as e:
         for line in e.lines():
             print(line, file=sys.stderr)
+        return None
+
+
+def _check(args) -> int:
+    config = _load(args.config)
+    if config is None:
         return 1
     print(f"configuration OK: {config.summary()}")
     return 0
@@ -33,15 +40,10 @@ def _check(args) -> int:
 def _run(args) -> int:
     import trio
 
-    from conf import ConfigError, load
-
     from . import log as logmod
     from .daemon import Daemon
-    try:
-        config = load(args.config)
-    except ConfigError as e:
-        for line in e.lines():
-            print(line, file=sys.stderr)
+    config = _load(args.config)
+    if config is None:
         return 1
     if args.socket:
         import dataclasses
