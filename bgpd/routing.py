@@ -27,6 +27,7 @@ from rib.policy import EXPORT, IMPORT, PolicySet, Source
 from rib.source import LocalKind, PeerInfo
 from wire import make_attributes
 from wire.aspath import format_path
+from wire.communities import community_text
 from wire.constants import Origin, RefreshSubtype, family_name
 from wire.nlri import from_network, next_hop_text, parse as parse_prefix, to_text
 
@@ -279,7 +280,7 @@ def _packed(address) -> bytes | None:
 def _path_fields(family, path) -> dict:
     attrs = path.attrs
     nh = path.next_hop or (attrs.next_hop if family == (1, 1) else None)
-    return {
+    row = {
         "via": ", ".join(next_hop_text(nh)) if nh else "",
         "protocol": path.source.name,
         "as_path": format_path(attrs.as_path or ()),
@@ -287,6 +288,13 @@ def _path_fields(family, path) -> dict:
         "local_pref": attrs.local_pref,
         "med": attrs.med,
     }
+    if attrs.originator_id is not None:
+        row["originator_id"] = str(ipaddress.IPv4Address(attrs.originator_id))
+    if attrs.cluster_list:
+        row["cluster_list"] = [str(ipaddress.IPv4Address(c)) for c in attrs.cluster_list]
+    if attrs.communities:
+        row["communities"] = [community_text(c) for c in attrs.communities]
+    return row
 
 
 def _route_row(r) -> dict:
