@@ -47,7 +47,7 @@ class Routing:
         self.policies = PolicySet.from_config(config)
         self.rib = Rib(config.router_id, config.asn,
                        cluster_id=getattr(config, "cluster_id", None),
-                       options=DecisionOptions())
+                       options=DecisionOptions(max_paths=config.max_paths))
         self.exporter = Exporter(config.router_id, config.asn,
                                  cluster_id=getattr(config, "cluster_id", None), rib=self.rib)
         self.consumers: list = []       # callables taking a list of rib Changes
@@ -59,6 +59,10 @@ class Routing:
             self.rib.originate(_family_of(orig.prefix), from_network(orig.prefix),
                                self._origin_attributes(orig), kind=LocalKind.STATIC,
                                next_hop=orig.next_hop)
+        for kind, prefixes in ((LocalKind.LOCAL_BLOCK, config.local_blocks),
+                               (LocalKind.SERVICE, config.service_ranges)):
+            for net in prefixes:
+                self.rib.originate(_family_of(net), from_network(net), kind=kind)
         self.flush()
 
     # ------------------------------------------------------------------

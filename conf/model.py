@@ -263,6 +263,9 @@ class Config:
     prefix_lists: tuple             # (PrefixList, ...)
     policies: tuple                 # (Policy, ...)
     cluster_id: ipaddress.IPv4Address | None = None  # RFC 4456; None: we reflect nothing
+    max_paths: int = 1              # ECMP width
+    local_blocks: tuple = ()        # pod blocks: announced, blackholed
+    service_ranges: tuple = ()      # announced, never installed
     source: str = "<string>"
     _by_address: Mapping = field(init=False, repr=False, compare=False)
 

@@ -78,6 +78,13 @@ TOP = (
     Field("prefix_lists", v.prefix_lists, default=(), shown="{}",
           doc="[prefix_lists] name = ['10.0.0.0/8 le 24', '10.1.0.0/16+', ...], "
               "for policies to match"),
+    Field("max_paths", v.integer(1, 64), default=1,
+          doc="ECMP: up to this many equal best paths per prefix (BIRD's merge paths)"),
+    Field("local_blocks", v.list_of(v.prefix), default=(), shown="[]",
+          doc="the node's pod blocks (e.g. /26s): announced, and blackholed in the kernel"),
+    Field("service_ranges", v.list_of(v.prefix), default=(), shown="[]",
+          doc="service address ranges (cluster, external, load-balancer IPs): "
+              "announced, never installed in the kernel"),
     Field("cluster_id", v.cluster_id, default=DERIVED,
           doc="CLUSTER_ID of this route reflector (RFC 4456), an IPv4 address or integer; "
               "default: router_id when a peer is a route_reflector_client"),
