@@ -78,7 +78,7 @@ class PeerTask:
         self._wake = trio.Event()
         self._nursery: trio.Nursery | None = None
         self.since_wall = time.time()
-        self.routes = daemon.routes.peer_table(self)
+        daemon.routes.configure_peer(self)
         self.md5_drops_seen = None
 
     # ------------------------------------------------------------------

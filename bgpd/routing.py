@@ -67,11 +67,16 @@ class Routing:
 
     # ------------------------------------------------------------------
     # Sessions
-    def peer_table(self, peer) -> None:
+    def configure_peer(self, peer) -> None:
+        """Note the policies a configured peer uses."""
         self._effective[peer.name] = self.policies.effective(peer.peer)
 
+    def _policies_of(self, peer):
+        """The import/export policies the peer's session uses (RFC 8212 defaults)."""
+        return self._effective.get(peer.name) or self.policies.effective(peer.peer)
+
     def notes(self, peer) -> tuple[str, str]:
-        e = self._effective.get(peer.name) or self.policies.effective(peer.peer)
+        e = self._policies_of(peer)
         return e.import_note, e.export_note
 
     def established(self, peer) -> None:
@@ -94,7 +99,7 @@ class Routing:
         # The RIB's pending changes go out before the new member joins its
         # update group, which starts from the Loc-RIB as it stands.
         self.flush()
-        effective = self._effective.get(peer.name) or self.policies.effective(p)
+        effective = self._policies_of(peer)
         params = SessionParams(
             codec=peer.session.codec, families=peer.session.families,
             local_address=peer.local_address,
@@ -105,15 +110,14 @@ class Routing:
         self.writable(peer)
 
     def _import_policy(self, peer, info):
-        effective = self._effective.get(peer.name) or self.policies.effective(peer.peer)
-        policy = effective.import_policy
+        policy = self._policies_of(peer).import_policy
         if policy is self.policies.policies.get("accept-all"):
             return None         # nothing to decide per prefix
         src = Source.peer(info.name, info.address, info.asn, info.ibgp)
         local_asn = peer.peer.local_asn
+        local = _packed(peer.local_address)     # the session is up: its address is known
 
         def decide(source, family, key, attrs, next_hop):
-            local = _packed(peer.local_address)
             r = policy.bind(family, attrs, next_hop, src, local, local_asn)(key)
             return (r.attributes, r.next_hop) if r.accepted else None
         return decide
