@@ -33,7 +33,8 @@ from typing import Any
 from . import policy
 from . import values as v
 from .errors import ConfigError, Problem, join
-from .model import Config, DynamicNeighbor, Originate, Peer, underscored
+from .model import (Config, DynamicNeighbor, KernelConfig, MetricsConfig, Originate, Peer,
+                    PoolConfig, underscored)
 from .schema import (DERIVED, INVALID, NOT_IN_DEFAULTS, NOT_IN_DYNAMIC_NEIGHBOR, NOT_IN_MESH,
                      PEER, SECTIONS, SESSION, TOP, attributes, read_table)
 
@@ -403,6 +404,20 @@ def _build(doc: dict, source: str, problems: list[Problem]) -> Config | None:
         announced.check(given["prefix"], path, "prefix", problems)
         originated.append(given)
 
+    kernel = metrics = None
+    for path, raw in sections["kernel"]:
+        kernel = read_table(raw, SECTIONS["kernel"][1], path, problems)
+    for path, raw in sections["metrics"]:
+        metrics = read_table(raw, SECTIONS["metrics"][1], path, problems)
+    pools, pooled = [], _Unique("prefix")
+    for path, raw in sections["pools"]:
+        given = read_table(raw, SECTIONS["pools"][1], path, problems)
+        pooled.check(given["prefix"], path, "prefix", problems)
+        if given.get("encap", "none") != "none" and kernel is None:
+            problems.append(Problem(join(path, "encap"),
+                                    "needs a [kernel] table: encapsulation is a kernel route"))
+        pools.append(given)
+
     # Routing policy (conf.policy): the policies, and the names sessions give them.
     policies = policy.read(sections["policies"], problems)
     peer_names = {s["name"]: ipaddress.ip_network(s["address"]) for s in peers
@@ -443,4 +458,18 @@ def _build(doc: dict, source: str, problems: list[Problem]) -> Config | None:
                                      for f in SECTIONS["originate"][1]})
                         for given in originated),
         policies=policy.build(policies, peer_names),
+        kernel=None if kernel is None else KernelConfig(**_filled(kernel, SECTIONS["kernel"][1])),
+        pools=tuple(PoolConfig(**_filled(p, SECTIONS["pools"][1])) for p in pools),
+        metrics=None if metrics is None else MetricsConfig(
+            **_filled(metrics, SECTIONS["metrics"][1])),
         source=source)
+
+
+def _filled(given: dict, table) -> dict:
+    """Every key of a table: the given value, else the default (DERIVED: None,
+    computed where the value is used)."""
+    out = {}
+    for f in table:
+        val = given.get(f.name, f.default)
+        out[f.attr or f.name] = None if val is DERIVED else val
+    return out

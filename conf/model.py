@@ -246,6 +246,38 @@ class Policy:
     rules: tuple                    # (Rule, ...)
 
 
+@dataclass(frozen=True, slots=True)
+class KernelConfig:
+    """[kernel]: how the daemon keeps the kernel's routing table."""
+    protocol: int
+    table: int
+    metric: int
+    metric_from_local_pref: bool
+    block_type: str
+    persist: bool
+    node_addresses: tuple | None    # ip_interface values; None: read the host's
+    learn_interfaces: tuple
+    learn_protocols: tuple
+    vxlan_vni: int
+    vxlan_port: int
+    vxlan_mtu: int | None
+    gr_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class PoolConfig:
+    """[[pools]]: the encapsulation of routes into an address pool."""
+    prefix: IPNetwork
+    encap: str
+    device: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """[metrics]: where Prometheus scrapes."""
+    listen: tuple                   # (host, port)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     router_id: ipaddress.IPv4Address
@@ -266,6 +298,11 @@ class Config:
     max_paths: int = 1              # ECMP width
     local_blocks: tuple = ()        # pod blocks: announced, blackholed
     service_ranges: tuple = ()      # announced, never installed
+    kernel: KernelConfig | None = None      # None: the kernel's table is not touched
+    pools: tuple = ()               # (PoolConfig, ...)
+    metrics: MetricsConfig | None = None    # None: no /metrics endpoint
+    bird_control_socket: str | None = None
+    bird_control_flavour: str = "bird1"
     source: str = "<string>"
     _by_address: Mapping = field(init=False, repr=False, compare=False)
 

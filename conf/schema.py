@@ -85,6 +85,11 @@ TOP = (
     Field("service_ranges", v.list_of(v.prefix), default=(), shown="[]",
           doc="service address ranges (cluster, external, load-balancer IPs): "
               "announced, never installed in the kernel"),
+    Field("bird_control_socket", v.socket_path,
+          doc="also answer BIRD's control protocol on this socket (birdc, birdcl and "
+              "calico-node's health checks), e.g. /var/run/calico/bird.ctl; default: off"),
+    Field("bird_control_flavour", v.choice(("bird1", "bird2")), default="bird1",
+          doc="the BIRD version whose output the BIRD socket imitates: bird1 or bird2"),
     Field("cluster_id", v.cluster_id, default=DERIVED,
           doc="CLUSTER_ID of this route reflector (RFC 4456), an IPv4 address or integer; "
               "default: router_id when a peer is a route_reflector_client"),
@@ -191,6 +196,111 @@ ORIGINATE = (
     Field("next_hop", v.host_address, doc="default: our address on each session"),
     Field("local_pref", v.integer(0, v.MAX_U32), doc="LOCAL_PREF, sent to iBGP peers"),
     Field("med", v.integer(0, v.MAX_U32), doc="MULTI_EXIT_DISC"),
+)
+
+# -- the kernel FIB (kernel_sync) ---------------------------------------------------
+
+# rtm_protocol names ``ip route`` prints, for the protocol keys.
+KERNEL_PROTOCOLS = {"bgpd": 179, "bird": 12, "zebra": 11, "static": 4, "boot": 3,
+                    "kernel": 2, "dhcp": 16, "keepalived": 18, "babel": 42}
+
+
+def _rt_protocol(value):
+    if isinstance(value, str) and value in KERNEL_PROTOCOLS:
+        value = KERNEL_PROTOCOLS[value]
+    elif isinstance(value, str):
+        raise v.Invalid(f"{v.show(value)} is not a protocol: a number 4..255 or one of "
+                        + ", ".join(sorted(KERNEL_PROTOCOLS)))
+    n = v.integer(4, 255)(value)
+    return n
+
+
+def _any_protocol(value):
+    if isinstance(value, str) and value in KERNEL_PROTOCOLS:
+        return KERNEL_PROTOCOLS[value]
+    if isinstance(value, str):
+        raise v.Invalid(f"{v.show(value)} is not a protocol: a number 0..255 or one of "
+                        + ", ".join(sorted(KERNEL_PROTOCOLS)))
+    return v.integer(0, 255)(value)
+
+
+def _interface_pattern(value):
+    text = v.string(15)(value)
+    if not text or any(c.isspace() or c == "/" for c in text):
+        raise v.Invalid(f"{v.show(value)} is not an interface name or pattern")
+    return text
+
+
+def _node_address(value):
+    import ipaddress as _ip
+    if not isinstance(value, str) or "/" not in value:
+        raise v.Invalid(f"{v.show(value)}: write the address with its subnet's length, "
+                        "e.g. '192.168.16.101/24'")
+    try:
+        return _ip.ip_interface(value)
+    except ValueError as e:
+        raise v.Invalid(f"{v.show(value)}: {e}") from None
+
+
+ENCAPS = ("none", "ipip", "ipip-cross-subnet", "vxlan", "vxlan-cross-subnet")
+
+# [kernel]: present, the daemon keeps the kernel's routing table.
+KERNEL = (
+    Field("protocol", _rt_protocol, default=179,
+          doc="rtm_protocol of our routes, 4..255 or a name (bird = 12 takes over a "
+              "BIRD's routes); routes of other protocols are never touched"),
+    Field("table", v.integer(1, 2 ** 32 - 1), default=254, doc="routing table (254: main)"),
+    Field("metric", v.integer(0, v.MAX_U32), default=0, doc="metric of our routes"),
+    Field("metric_from_local_pref", v.boolean, default=False,
+          doc="BGP routes get metric 2147483647 - LOCAL_PREF (as newer Calico)"),
+    Field("block_type", v.choice(("blackhole", "unreachable", "prohibit")),
+          default="blackhole", doc="kernel route type of local_blocks"),
+    Field("persist", v.boolean, default=True,
+          doc="leave our routes in the kernel when the daemon stops, and sweep stale ones "
+              "after the next start's End-of-RIBs (graceful restart)"),
+    Field("node_addresses", v.list_of(_node_address), default=DERIVED, shown="(read)",
+          doc="this node's addresses with their subnet length, for cross-subnet "
+              "encapsulation; default: the global addresses of the host's interfaces"),
+    Field("learn_interfaces", v.list_of(_interface_pattern), default=(), shown="[]",
+          doc="learn routes of other protocols whose interface matches one of these "
+              "patterns ('cali*') into the RIB as kernel routes; [] learns none"),
+    Field("learn_protocols", v.list_of(_any_protocol), default=(), shown="[]",
+          doc="learn only routes of these protocols; []: any but the kernel's own"),
+    Field("vxlan_vni", v.integer(1, 2 ** 24 - 1), default=4096,
+          doc="VNI of the VXLAN device the daemon creates (Calico's 4096)"),
+    Field("vxlan_port", v.integer(1, 65535), default=4789, doc="UDP port of that device"),
+    Field("vxlan_mtu", v.integer(68, 65535), doc="MTU of that device; default: the kernel's"),
+    Field("gr_time", v.integer(1, 3600), default=300,
+          doc="after a start that found our routes in the kernel: seconds to wait for "
+              "the peers' End-of-RIBs before stale routes are swept anyway"),
+)
+
+# [[pools]]: how routes into an address pool are installed.
+POOL = (
+    Field("prefix", v.prefix, required=True, doc="the pool, e.g. '10.244.0.0/16'"),
+    Field("encap", v.choice(ENCAPS), default="none", doc=" | ".join(ENCAPS)),
+    Field("device", _interface_pattern,
+          doc="tunnel device; default tunl0 (ipip), vxlan.calico or vxlan-v6.calico (vxlan)"),
+)
+
+def _host_port(value):
+    import ipaddress as _ip
+    text = v.string(100)(value)
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep:
+        raise v.Invalid(f"{v.show(value)}: write HOST:PORT, e.g. '127.0.0.1:9179'")
+    try:
+        _ip.ip_address(host)
+    except ValueError:
+        raise v.Invalid(f"{v.show(value)}: {v.show(host)} is not an IP address") from None
+    return (host, v.integer(0, 65535)(int(port) if port.isdigit() else port))
+
+
+# [metrics]: the Prometheus endpoint.
+METRICS = (
+    Field("listen", _host_port, default=("127.0.0.1", 9179), shown="'127.0.0.1:9179'",
+          doc="HOST:PORT of the HTTP endpoint serving /metrics"),
 )
 
 # -- routing policy (read by conf.policy, compiled by rib.policy) -----------------
@@ -307,6 +417,9 @@ SECTIONS = {
     "mesh": (False, MESH),
     "originate": (True, ORIGINATE),
     "policies": (True, POLICY),
+    "kernel": (False, KERNEL),
+    "pools": (True, POOL),
+    "metrics": (False, METRICS),
 }
 
 
