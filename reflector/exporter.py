@@ -14,6 +14,7 @@ from rib.source import as_router_id
 from wire.attributes import decode_attributes
 from wire.constants import RefreshSubtype
 from wire.messages import RouteRefresh
+from wire.update import end_of_rib
 
 from .group import DEFAULT_MAX_BACKLOG, UpdateGroup
 from .outqueue import Item, Member
@@ -71,6 +72,11 @@ class Exporter:
         self._member_group: dict = {}           # peer name -> UpdateGroup
         self._numbers = 0
         self._policy_sources: dict = {}         # route source -> rib.policy.Source
+        # RFC 4724 4.1: while we recover from our own restart, a peer that
+        # comes up gets our table but not End-of-RIB, or it would sweep the
+        # routes it kept from us before we have decided them again.
+        self.hold_end_of_rib = False
+        self._eor_held: set = set()
 
     # ------------------------------------------------------------------
     # Sessions
@@ -86,12 +92,32 @@ class Exporter:
         if info.name in self._member_group:
             self.peer_down(info.name)
         group = self._group_for(info, params)
-        group.join(Member(info.name, info, params))
+        group.join(Member(info.name, info, params), end_of_rib=not self.hold_end_of_rib)
+        if self.hold_end_of_rib:
+            self._eor_held.add(info.name)
         self._member_group[info.name] = group
         return group
 
+    def release_end_of_rib(self) -> list[str]:
+        """Recovery is over: every peer still waiting gets End-of-RIB per
+        family, after what is already queued.  The names to wake."""
+        self.hold_end_of_rib = False
+        woken = []
+        for name in sorted(self._eor_held):
+            group = self._member_group.get(name)
+            if group is None:
+                continue
+            group.seal()                    # decided changes go before End-of-RIB
+            member = group.members[name]
+            for family in group.families:
+                member.push(Item(None, (), [end_of_rib(*family)]))
+            woken.append(name)
+        self._eor_held.clear()
+        return woken
+
     def peer_down(self, name: str) -> None:
         """The session ended: forget the member (and its group when empty)."""
+        self._eor_held.discard(name)
         group = self._member_group.pop(name, None)
         if group is None:
             return

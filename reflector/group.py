@@ -49,7 +49,7 @@ Falling behind
 
 from __future__ import annotations
 
-from wire.update import end_of_rib
+from wire.update import end_of_rib as _end_of_rib
 
 from .adjout import AdjRibOut, Entry
 from .outqueue import Chunk, Item, Member
@@ -381,13 +381,15 @@ class UpdateGroup:
         self._snapshots[family] = chunk
         return chunk
 
-    def join(self, member: Member) -> None:
+    def join(self, member: Member, end_of_rib: bool = True) -> None:
         """A member's session is up: it gets the whole Adj-RIB-Out, then
-        End-of-RIB, per family (RFC 4724 section 2)."""
+        End-of-RIB, per family (RFC 4724 section 2; the exporter sends the
+        End-of-RIB later while we recover from a restart)."""
         self.seal()                         # pending changes go to the others first
         self.members[member.name] = member
         for family in self.families:
-            member.push(Item(self.snapshot(family), (), [end_of_rib(*family)]))
+            member.push(Item(self.snapshot(family), (), [_end_of_rib(*family)] if end_of_rib
+                             else ()))
 
     def leave(self, name: str) -> Member | None:
         m = self.members.pop(name, None)

@@ -322,3 +322,28 @@ def test_family_disabled_and_moving_while_behind():
     assert recv["C1"].routes == before
     with pytest.raises(ValueError):
         ex.reconfigure("C1", mk(families=(V4, V6)))   # a new family needs a new session
+
+
+def test_end_of_rib_held_while_we_recover_from_a_restart():
+    # RFC 4724 4.1: a restarting speaker sends End-of-RIB only once it has
+    # decided its routes again; the table goes out meanwhile, End-of-RIB after.
+    rib, ex, recv = setup_clients(1)
+    originate(rib, "10.245.0.64/26")
+    step(rib, ex)
+    ex.hold_end_of_rib = True
+    ex.peer_up(CLIENTS[1], params(families=(V4, V6)))
+    r = Receiver()
+    drain(ex, "C2", r)
+    assert r.prefixes() == {"10.245.0.64/26"} and r.end_of_rib == []
+    rib.apply_update(E, announce(["10.1.0.0/24"], attrs(65001, next_hop="192.0.2.1")))
+    step(rib, ex)
+    assert ex.release_end_of_rib() == ["C2"]
+    drain(ex, "C2", r)
+    assert "10.1.0.0/24" in r.prefixes() and r.end_of_rib == [V4, V6]
+    assert r.log[-1] == ("eor", V6)
+    # Later sessions get End-of-RIB at once again.
+    ex.peer_down("C2")
+    ex.peer_up(CLIENTS[1], params(families=(V4,)))
+    r2 = Receiver()
+    drain(ex, "C2", r2)
+    assert r2.end_of_rib == [V4] and ex.release_end_of_rib() == []
