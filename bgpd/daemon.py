@@ -20,6 +20,7 @@ from conf.model import address as normal_address
 from wire.attributes import AttributeCache
 
 from . import control, net, sockopts
+from .fib import Fib
 from .peer import PeerTask
 from .routing import Routing
 from .runtime import tune_gc
@@ -37,6 +38,10 @@ class Daemon:
         # Interned attribute sets, one cache per ASN width, shared by peers.
         self._caches = {True: AttributeCache(True), False: AttributeCache(False)}
         self.routes = Routing(config, log)
+        self.fib = Fib(config, self.routes, log) if config.kernel is not None else None
+        # RFC 4724 4.1: we restarted and our routes stayed in the kernel.
+        self.graceful_restart_recovering = False
+        self.routes.on_recovered.append(self._recovered)
         self.peers: dict[str, PeerTask] = {}
         self._by_address: dict = {}
         self._nursery: trio.Nursery | None = None
@@ -56,6 +61,10 @@ class Daemon:
                 await nursery.start(control.serve, cfg.control_socket, self.commands, self.log,
                                     cfg.control_socket_mode)
                 await self._open_listeners()
+                if self.fib is not None:
+                    await nursery.start(self.fib.run)
+                    if self.fib.recovering:
+                        self._begin_recovery(nursery)
                 # Every configured peer's task runs before the first accept,
                 # so an incoming connection always finds its session ready.
                 for peer in cfg.peers:
@@ -71,6 +80,27 @@ class Daemon:
             for sock in self._listeners:
                 sock.close()
             self.log.info("bgpd stopped")
+
+    def _begin_recovery(self, nursery) -> None:
+        """Our routes outlived the last run: announce that we restart
+        (R bit), decide once the peers have sent everything, then sweep."""
+        self.routes.begin_recovery(self.config.peers)
+        if not self.routes.recovering:
+            nursery.start_soon(self.fib.sweep)
+            return
+        self.graceful_restart_recovering = True
+        nursery.start_soon(self._recovery_timer, self.config.kernel.gr_time)
+
+    async def _recovery_timer(self, seconds: float) -> None:
+        await trio.sleep(seconds)
+        self.routes.end_recovery(f"{seconds:g}s restart timer expired")
+
+    def _recovered(self) -> None:
+        self.graceful_restart_recovering = False
+        for task in self.peers.values():
+            task.restart_state(False)
+        if self.fib is not None:
+            self._nursery.start_soon(self.fib.sweep)
 
     async def add_peer(self, peer, dynamic: bool = False) -> PeerTask:
         task = PeerTask(self, peer, dynamic)
@@ -151,6 +181,7 @@ class Daemon:
         c.add("show protocols all", self.cmd_show_protocols_all, "sessions in detail")
         c.add("show route", self.cmd_show_route,
               "best routes; PREFIX all / for ADDRESS all explain the choice")
+        c.add("show kernel", self.cmd_show_kernel, "our kernel routes and their sync state")
         c.add("enable", self.cmd_enable, "start a session")
         c.add("disable", self.cmd_disable, "stop a session (Cease, Administrative Shutdown)")
         c.add("restart", self.cmd_restart, "restart a session (Cease, Administrative Reset)")
@@ -171,6 +202,7 @@ class Daemon:
         return {"version": VERSION, "router_id": str(self.config.router_id),
                 "asn": self.config.asn, "started": self.started_wall,
                 "peers": len(self.peers), "peers_established": up,
+                "graceful_restart_recovering": self.graceful_restart_recovering,
                 "message": "Daemon is up and running"}
 
     def cmd_show_protocols(self, args):
@@ -207,6 +239,16 @@ class Daemon:
             return {"count": len(routes), "total": len(routes),
                     "prefixes": len({r["prefix"] for r in routes})}
         return routes
+
+    def cmd_show_kernel(self, args):
+        if self.fib is None:
+            raise control.CommandError("no [kernel] table in the configuration: "
+                                       "the daemon does not touch the kernel's routes")
+        routes = self.fib.routes()
+        if args:
+            prefix = self._prefix(args[0])
+            routes = [r for r in routes if r["prefix"] == prefix]
+        return {"routes": routes, "status": self.fib.status()}
 
     @staticmethod
     def _address(text: str) -> str:

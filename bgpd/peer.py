@@ -12,6 +12,7 @@ writers stop taking UPDATE work while the session's send buffer is full.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import time
@@ -36,12 +37,17 @@ CLOSE_TIMEOUT = 3.0
 STATE_SHORT = {State.ESTABLISHED: "up"}
 
 
-def session_config(config, peer) -> SessionConfig:
-    """The session options of a configured peer (conf.Peer)."""
+def session_config(config, peer, restarting: bool = False) -> SessionConfig:
+    """The session options of a configured peer (conf.Peer).
+
+    RFC 4724 section 3: the Restart State bit says we are recovering from a
+    restart; a family's Forwarding State bit says our forwarding survives
+    it, true when our routes stay in the kernel (``[kernel] persist``)."""
     gr = None
     if peer.graceful_restart:
-        gr = GracefulRestart(peer.restart_time, False, True,
-                             tuple((int(a), int(s), False) for a, s in peer.families))
+        forwarding = config.kernel is not None and config.kernel.persist
+        gr = GracefulRestart(peer.restart_time, restarting, True,
+                             tuple((int(a), int(s), forwarding) for a, s in peer.families))
     return SessionConfig(
         local_as=peer.local_asn,
         local_id=int(config.router_id),
@@ -69,7 +75,9 @@ class PeerTask:
         self.name = peer.name
         self.dynamic = dynamic
         self.log = PeerLog(daemon.log, {"name": peer.name, "address": str(peer.address)})
-        self.session = Session(session_config(daemon.config, peer), rng=random.random,
+        self.session = Session(session_config(daemon.config, peer,
+                                              daemon.graceful_restart_recovering),
+                               rng=random.random,
                                attribute_cache=daemon.attribute_cache)
         self.streams: dict[int, trio.SocketStream] = {}
         self.local_address: str | None = None
@@ -114,6 +122,14 @@ class PeerTask:
         self.handle(self.session.stop(self.now(), Notification.shutdown(
             message, subcode=4)))       # Cease / Administrative Reset (RFC 4486)
         self.handle(self.session.start(self.now(), passive=self.peer.passive))
+
+    def restart_state(self, restarting: bool) -> None:
+        """Set the Restart State bit of the OPENs we send from now on."""
+        cfg = self.session.config
+        if cfg.graceful_restart is not None and cfg.graceful_restart.restarting != restarting:
+            self.session.config = dataclasses.replace(
+                cfg, graceful_restart=dataclasses.replace(cfg.graceful_restart,
+                                                          restarting=restarting))
 
     def request_refresh(self) -> list[str]:
         """ROUTE-REFRESH (RFC 2918) for every family in use; the families asked."""

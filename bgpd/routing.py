@@ -55,6 +55,8 @@ class Routing:
         self._info: dict[str, PeerInfo] = {}
         self._restartable: dict[str, frozenset] = {}    # families of a peer's GR capability
         self._effective: dict[str, object] = {}
+        self.recovering = False         # RFC 4724 4.1: we restarted, selection deferred
+        self.on_recovered: list = []    # callables, when recovery ends
         for orig in config.originate:
             self.rib.originate(_family_of(orig.prefix), from_network(orig.prefix),
                                self._origin_attributes(orig), kind=LocalKind.STATIC,
@@ -109,6 +111,52 @@ class Routing:
         self.exporter.peer_up(info, params)
         self.writable(peer)
 
+        if self.recovering and neg.graceful_restart is None:
+            # A peer without the capability may never send End-of-RIB:
+            # waiting for it would only ever end on the timer.
+            for family in peer.session.families:
+                self.rib.end_of_rib(info, family)
+            self._check_recovery()
+
+    # ------------------------------------------------------------------
+    # Graceful restart, the restarting side (RFC 4724 section 4.1)
+    def begin_recovery(self, peers) -> None:
+        """We restarted with our forwarding state preserved: defer the
+        decision of each family until every configured peer using it has
+        sent End-of-RIB, and hold our own End-of-RIB back meanwhile."""
+        families: dict = {}
+        for p in peers:
+            if p.enabled:
+                for fam in p.families:
+                    families.setdefault(tuple(fam), []).append(p.name)
+        for fam, names in families.items():
+            self.rib.defer_selection(fam, names)
+        self.recovering = bool(families)
+        self.exporter.hold_end_of_rib = self.recovering
+
+    def end_recovery(self, why: str) -> None:
+        if not self.recovering:
+            return
+        self.recovering = False
+        waited = {family_name(*f): sorted(w) for f, w in self.rib.deferring.items()}
+        self.rib.release_deferral()
+        if waited:
+            self.log.warning("graceful restart recovery ended (%s) still waiting for "
+                             "End-of-RIB from %s", why, waited)
+        else:
+            self.log.info("graceful restart recovery complete (%s)", why)
+        self.flush()
+        for name in self.exporter.release_end_of_rib():
+            task = self._tasks.get(name)
+            if task is not None:
+                self.writable(task)
+        for callback in self.on_recovered:
+            callback()
+
+    def _check_recovery(self) -> None:
+        if self.recovering and not self.rib.deferring:
+            self.end_recovery("End-of-RIB from every peer")
+
     def _import_policy(self, peer, info):
         policy = self._policies_of(peer).import_policy
         if policy is self.policies.policies.get("accept-all"):
@@ -132,6 +180,8 @@ class Routing:
             if removed:
                 peer.log.info("End-of-RIB for %s: %d stale routes removed",
                               family_name(*eor), removed)
+            if self.recovering:
+                self._check_recovery()
             return
         self.rib.apply_update(info, update)
 

@@ -397,6 +397,12 @@ class Session:
                 "graceful_restart": neg.graceful_restart is not None,
                 "hostname": neg.hostname,
             }
+            gr = neg.graceful_restart
+            if gr is not None:
+                out["negotiated"]["peer_graceful_restart"] = {
+                    "restart_time": gr.restart_time, "restarting": gr.restarting,
+                    "notification": gr.notification,
+                    "forwarding": sorted(family_name(a, s) for a, s, f in gr.families if f)}
         return out
 
     # ======================================================================

@@ -100,6 +100,8 @@ class Bgpd:
     name: str = ""
     listen: tuple = ("0.0.0.0", "::")
     log_level: str = "debug"
+    top: dict = field(default_factory=dict)     # more top-level keys (local_blocks, ...)
+    extra: str = ""                             # more TOML tables, as written
     proc: Process | None = None
 
     def __post_init__(self):
@@ -119,7 +121,7 @@ class Bgpd:
     def config_text(self) -> str:
         top = {"router_id": self.router_id, "asn": self.asn, "listen": list(self.listen),
                "port": BGP_PORT, "hostname": "bgpd-lab", "control_socket": self.socket,
-               "log_level": self.log_level}
+               "log_level": self.log_level, **self.top}
         out = [f"{k} = {_toml(v)}" for k, v in top.items()]
         for p in self.peers:
             out += ["", "[[peers]]"]
@@ -137,6 +139,8 @@ class Bgpd:
                      "local_pref": o.local_pref,
                      "communities": list(o.communities) if o.communities else None}
             out += [f"{k} = {_toml(v)}" for k, v in entry.items() if v is not None]
+        if self.extra:
+            out += ["", self.extra.strip()]
         return "\n".join(out) + "\n"
 
     def write_config(self) -> Path:
@@ -159,7 +163,12 @@ class Bgpd:
             self._check_alive()
             try:
                 request(self.socket, ["show", "status"], timeout=2)
+                # The control socket answers while the daemon still reads
+                # the kernel; its peers exist once it has started.
+                reply = request(self.socket, ["show", "protocols"], timeout=2)
             except (OSError, ValueError):
+                return False
+            if len(reply.get("result") or ()) < len(self.peers):
                 return False
             return not self.listen or self.ns.listening(BGP_PORT)
         wait_until(ready, timeout, f"{self.name} to answer on {self.socket}")
