@@ -50,13 +50,18 @@ def _run(args) -> int:
         config = dataclasses.replace(config, control_socket=args.socket)
     log = logmod.setup(args.log_level or config.log_level)
     try:
-        trio.run(Daemon(config, log).run)
+        trio.run(Daemon(config, log, config_path=args.config).run)
     except OSError as e:
         log.error("%s", e)
         return 1
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def _demo(args) -> int:
+    from .demo import main as demo_main
+    return demo_main(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,6 +106,24 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
                    help="overrides the configuration's log_level")
     r.set_defaults(func=_run)
+
+    from .demo import SCENARIO_NAMES
+    m = sub.add_parser(
+        "demo", help="build the article's lab in network namespaces and run the scenarios",
+        description="As root: build two routers, two nodes in different subnets (pods "
+                    "included) and a route reflector in network namespaces, run bgpd on "
+                    "each, and run the scenarios bgp, vxlan, route-reflector and failure, "
+                    "printing what an operator looks at and a PASS/FAIL line each.  "
+                    "Everything is removed at the end, also on Ctrl-C.  Exit status 0 when "
+                    "every scenario passed.")
+    m.add_argument("--scenario", action="append", choices=SCENARIO_NAMES, metavar="NAME",
+                   help="run only this scenario (repeatable): " + ", ".join(SCENARIO_NAMES))
+    m.add_argument("--keep", action="store_true",
+                   help="leave the lab up at the end and say how to explore it")
+    m.add_argument("--down", action="store_true", help="remove a lab left up by --keep")
+    m.add_argument("--prefix", metavar="PREFIX",
+                   help="namespace name prefix (default bgpdemo-), to run labs side by side")
+    m.set_defaults(func=_demo)
     return p
 
 

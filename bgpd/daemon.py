@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import signal
+import socket
 import time
 
 import trio
@@ -19,8 +20,9 @@ import trio
 from conf.model import address as normal_address
 from wire.attributes import AttributeCache
 
-from . import control, net, sockopts
+from . import control, net, reconfigure, sockopts
 from .fib import Fib
+from .metrics import Metrics, serve as serve_metrics
 from .peer import PeerTask
 from .routing import Routing
 from .runtime import tune_gc
@@ -31,19 +33,25 @@ SHUTDOWN_MESSAGE = "bgpd shutting down"
 
 
 class Daemon:
-    def __init__(self, config, log):
+    def __init__(self, config, log, config_path: str | None = None):
         self.config = config
+        self.config_path = config_path or config.source
         self.log = log
         self.started_wall = time.time()
         # Interned attribute sets, one cache per ASN width, shared by peers.
         self._caches = {True: AttributeCache(True), False: AttributeCache(False)}
         self.routes = Routing(config, log)
         self.fib = Fib(config, self.routes, log) if config.kernel is not None else None
+        self.metrics = Metrics(self)
+        self.routes.on_decision = self.metrics.decision
+        if self.fib is not None:
+            self.fib.on_batch = self.metrics.kernel_batch
         # RFC 4724 4.1: we restarted and our routes stayed in the kernel.
         self.graceful_restart_recovering = False
         self.routes.on_recovered.append(self._recovered)
         self.peers: dict[str, PeerTask] = {}
         self._by_address: dict = {}
+        self._retiring: set = set()     # addresses of peers being replaced
         self._nursery: trio.Nursery | None = None
         self._listeners: list = []
         self.commands = self._command_table()
@@ -60,6 +68,9 @@ class Daemon:
                 self._nursery = nursery
                 await nursery.start(control.serve, cfg.control_socket, self.commands, self.log,
                                     cfg.control_socket_mode)
+                if cfg.metrics is not None:
+                    host, port = cfg.metrics.listen
+                    await nursery.start(serve_metrics, self, self.metrics, host, port)
                 await self._open_listeners()
                 if self.fib is not None:
                     await nursery.start(self.fib.run)
@@ -104,10 +115,58 @@ class Daemon:
 
     async def add_peer(self, peer, dynamic: bool = False) -> PeerTask:
         task = PeerTask(self, peer, dynamic)
+        # Known to the accept loop only once it runs: a connection handed
+        # to it earlier would find no nursery.
+        await self._nursery.start(task.run)
         self.peers[peer.name] = task
         self._by_address[normal_address(peer.address)] = task
-        await self._nursery.start(task.run)
         return task
+
+    # ------------------------------------------------------------------
+    # Reconfiguration (bgpd.reconfigure)
+    def start_peer(self, peer) -> None:
+        self._nursery.start_soon(self.add_peer, peer)
+
+    def retire(self, task: PeerTask, notification, then=None) -> None:
+        """Stop a peer for good with ``notification``; with ``then`` (a
+        conf.Peer) start its new session once the old one is gone."""
+        task.handle(task.session.stop(task.now(), notification))
+        self.routes.down(task, False)
+        if self.peers.get(task.name) is task:
+            del self.peers[task.name]
+        address = normal_address(task.peer.address)
+        if self._by_address.get(address) is task:
+            del self._by_address[address]
+        # Until the new session exists, a connection from the peer is
+        # refused (it retries) rather than made a second session.
+        self._retiring.add(address)
+
+        async def retire():
+            try:
+                await reconfigure.wait_gone(task)
+                if then is not None:
+                    await self.add_peer(then)
+            finally:
+                self._retiring.discard(address)
+        self._nursery.start_soon(retire)
+
+    def listener_keys(self, config) -> None:
+        """TCP MD5 keys of new or changed peers on the listeners."""
+        for sock in self._listeners:
+            family = sock.family
+            for peer in config.peers:
+                if peer.password and (peer.address.version == 4) == (family == socket.AF_INET):
+                    try:
+                        sockopts.set_md5(sock, str(peer.address).split("%")[0], peer.password)
+                    except OSError as e:
+                        self.log.warning("cannot set the TCP MD5 key of %s: %s", peer.name,
+                                         net.describe_os_error(e))
+
+    def set_log_level(self, level: str) -> None:
+        self.log.setLevel(level.upper())
+
+    def configure(self, check: bool = False) -> dict:
+        return reconfigure.configure(self, check=check)
 
     async def _open_listeners(self) -> None:
         cfg = self.config
@@ -143,6 +202,10 @@ class Daemon:
             stream = trio.SocketStream(conn)
             ip = normal_address(remote[0])
             task = self._by_address.get(ip)
+            if task is None and ip in self._retiring:
+                self.log.info("connection from %s refused: its session is being replaced", ip)
+                await stream.aclose()
+                continue
             if task is None:
                 peer = self.config.peer_for(ip)
                 if peer is None:
@@ -156,8 +219,8 @@ class Daemon:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
             async for signum in signals:
                 if signum == signal.SIGHUP:
-                    self.log.warning("SIGHUP: configuration reload is not supported yet; "
-                                     "restart the daemon to apply a new configuration")
+                    self.log.info("SIGHUP: reading %s again", self.config_path)
+                    self.configure()
                     continue
                 self.log.info("%s: shutting down", signal.Signals(signum).name)
                 await self.shutdown()
@@ -182,6 +245,8 @@ class Daemon:
         c.add("show route", self.cmd_show_route,
               "best routes; PREFIX all / for ADDRESS all explain the choice")
         c.add("show kernel", self.cmd_show_kernel, "our kernel routes and their sync state")
+        c.add("configure", self.cmd_configure,
+              "read the configuration file again and apply it (configure check: only check)")
         c.add("enable", self.cmd_enable, "start a session")
         c.add("disable", self.cmd_disable, "stop a session (Cease, Administrative Shutdown)")
         c.add("restart", self.cmd_restart, "restart a session (Cease, Administrative Reset)")
@@ -265,6 +330,11 @@ class Daemon:
             return str(ipaddress.ip_network(text, strict=True))
         except ValueError as e:
             raise control.CommandError(f"{text!r} is not a prefix: {e}") from None
+
+    def cmd_configure(self, args):
+        if args and args != ["check"]:
+            raise control.CommandError("configure: use 'configure' or 'configure check'")
+        return self.configure(check=bool(args))
 
     def cmd_enable(self, args):
         task = self._peer(self._name_arg(args, "enable"))

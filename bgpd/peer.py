@@ -86,6 +86,7 @@ class PeerTask:
         self._wake = trio.Event()
         self._nursery: trio.Nursery | None = None
         self.since_wall = time.time()
+        self.finished = trio.Event()        # run() has returned
         daemon.routes.configure_peer(self)
         self.md5_drops_seen = None
 
@@ -104,6 +105,12 @@ class PeerTask:
                 with trio.CancelScope(shield=True):
                     await _close(stream)
             self.streams.clear()
+            self.finished.set()
+
+    def cancel(self) -> None:
+        """End the task (its sockets close); the session is not told."""
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
 
     @staticmethod
     def now() -> float:

@@ -19,6 +19,7 @@ families its capability listed (RFC 4724 section 4.2).
 from __future__ import annotations
 
 import ipaddress
+import time
 
 from reflector import Exporter, NextHop, SessionParams
 from rib import Rib
@@ -57,10 +58,9 @@ class Routing:
         self._effective: dict[str, object] = {}
         self.recovering = False         # RFC 4724 4.1: we restarted, selection deferred
         self.on_recovered: list = []    # callables, when recovery ends
+        self.on_decision = None         # callable(seconds, changes), for metrics
         for orig in config.originate:
-            self.rib.originate(_family_of(orig.prefix), from_network(orig.prefix),
-                               self._origin_attributes(orig), kind=LocalKind.STATIC,
-                               next_hop=orig.next_hop)
+            self.originate(orig)
         for kind, prefixes in ((LocalKind.LOCAL_BLOCK, config.local_blocks),
                                (LocalKind.SERVICE, config.service_ranges)):
             for net in prefixes:
@@ -101,14 +101,8 @@ class Routing:
         # The RIB's pending changes go out before the new member joins its
         # update group, which starts from the Loc-RIB as it stands.
         self.flush()
-        effective = self._policies_of(peer)
-        params = SessionParams(
-            codec=peer.session.codec, families=peer.session.families,
-            local_address=peer.local_address,
-            next_hop=NextHop.SELF if p.next_hop_self else NextHop.AUTO,
-            export_policy=effective.export_policy if p.export_policy else None)
         self._tasks[peer.name] = peer
-        self.exporter.peer_up(info, params)
+        self.exporter.peer_up(info, self._session_params(peer))
         self.writable(peer)
 
         if self.recovering and neg.graceful_restart is None:
@@ -213,7 +207,11 @@ class Routing:
     def flush(self) -> None:
         """Decide over everything applied since the last flush and hand the
         changes to the consumers."""
+        dirty = self.rib.pending
+        started = time.perf_counter()
         changes = self.rib.drain_changes()
+        if dirty and self.on_decision is not None:
+            self.on_decision(time.perf_counter() - started, len(changes))
         if changes:
             for name in self.exporter.apply(changes):
                 task = self._tasks.get(name)
@@ -221,6 +219,51 @@ class Routing:
                     self.writable(task)
             for consumer in self.consumers:
                 consumer(changes)
+
+    def originate(self, orig) -> None:
+        """Announce a configured ``[[originate]]`` entry."""
+        self.rib.originate(_family_of(orig.prefix), from_network(orig.prefix),
+                           self._origin_attributes(orig), kind=LocalKind.STATIC,
+                           next_hop=orig.next_hop)
+
+    # ------------------------------------------------------------------
+    # Policy changes on a running session
+    def reimport(self, peer) -> str:
+        """The peer's import policy changed: filter its routes again, from
+        the soft-reconfiguration copy when kept, else by asking the peer
+        to send them again (ROUTE-REFRESH).  Says which."""
+        info = self._info.get(peer.name)
+        if info is None:
+            return "session not established"
+        self.rib.set_import_policy(info, self._import_policy(peer, info))
+        if self.rib.reimport(info):
+            self.flush()
+            return "from the soft-reconfiguration copy"
+        asked = peer.request_refresh()
+        if asked:
+            return "ROUTE-REFRESH sent for " + ", ".join(asked)
+        # Without route refresh only a new session re-sends the routes.
+        peer.log.warning("import policy changed but the peer lacks route refresh and no "
+                         "pre-policy copy is kept: it applies to new routes only until "
+                         "the session restarts")
+        return "new routes only (no route refresh)"
+
+    def reexport(self, peer) -> None:
+        """The peer's export policy or next-hop option changed: move it to
+        the update group of its new options, which sends the difference."""
+        if peer.name not in self._tasks:
+            return
+        self.exporter.reconfigure(peer.name, self._session_params(peer))
+        self.writable(peer)
+
+    def _session_params(self, peer) -> SessionParams:
+        p = peer.peer
+        effective = self._policies_of(peer)
+        return SessionParams(
+            codec=peer.session.codec, families=peer.session.families,
+            local_address=peer.local_address,
+            next_hop=NextHop.SELF if p.next_hop_self else NextHop.AUTO,
+            export_policy=effective.export_policy if p.export_policy else None)
 
     # ------------------------------------------------------------------
     # What we announce
