@@ -174,6 +174,8 @@ SESSION_FIELDS: Mapping[str, Rule] = MappingProxyType({
     "import_policy": Rule(Action.IMPORT, "re-filtered in place"),
     "export_policy": Rule(Action.EXPORT, "re-filtered in place"),
     "next_hop_self": Rule(Action.EXPORT, "the session's export parameters: re-exported"),
+    "next_hop_keep": Rule(Action.EXPORT, "the session's export parameters: re-exported"),
+    "send_med": Rule(Action.EXPORT, "the session's export parameters: re-exported"),
     "enabled": Rule(Action.ENABLE, "the session is started or shut down"),
     "description": Rule(Action.UPDATE, "shown only"),
 })

@@ -262,7 +262,9 @@ class Routing:
         return SessionParams(
             codec=peer.session.codec, families=peer.session.families,
             local_address=peer.local_address,
-            next_hop=NextHop.SELF if p.next_hop_self else NextHop.AUTO,
+            next_hop=NextHop.SELF if p.next_hop_self else
+            NextHop.KEEP if p.next_hop_keep else NextHop.AUTO,
+            send_med=p.send_med,
             export_policy=effective.export_policy if p.export_policy else None)
 
     # ------------------------------------------------------------------

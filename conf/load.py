@@ -218,8 +218,14 @@ def _add_path_families_are_carried(s: _Session, given: dict):
                    f"{_FAMILY_NAME[fam]} is not among this session's families ({names})")
 
 
+def _one_next_hop_mode(s: _Session):
+    """Our address always, or the route's always: not both."""
+    if s.valid("next_hop_self", "next_hop_keep") and s["next_hop_self"] and s["next_hop_keep"]:
+        yield "next_hop_keep", "cannot be combined with next_hop_self = true; choose one"
+
+
 SESSION_RULES = (_keepalive_below_hold, _local_address_family, _gtsm_without_multihop,
-                 _reflector_clients_are_ibgp)
+                 _reflector_clients_are_ibgp, _one_next_hop_mode)
 # Rules about what the table itself says, not what it inherits.
 GIVEN_RULES = (_add_path_families_are_carried,)
 

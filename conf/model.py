@@ -79,6 +79,8 @@ class Session:
     enabled: bool
     route_reflector_client: bool    # RFC 4456
     next_hop_self: bool
+    next_hop_keep: bool = False     # never change NEXT_HOP, eBGP included
+    send_med: bool = False          # pass MULTI_EXIT_DISC on to eBGP peers
     required_capabilities: tuple    # (CapabilityCode, ...) the peer must advertise
     import_policy: str | None       # name of a Policy (or built-in); None: RFC 8212 default
     export_policy: str | None

@@ -131,6 +131,11 @@ SESSION = (
           doc="reflect routes to this iBGP peer (RFC 4456)"),
     Field("next_hop_self", v.boolean, default=False,
           doc="set NEXT_HOP to our address on routes sent to this peer"),
+    Field("next_hop_keep", v.boolean, default=False,
+          doc="never change NEXT_HOP on routes sent to this peer, eBGP included "
+              "(BIRD's next hop keep, Calico's nextHopMode: Keep)"),
+    Field("send_med", v.boolean, default=False,
+          doc="pass MULTI_EXIT_DISC learned from others on to this eBGP peer"),
     Field("required_capabilities", v.capabilities, default=(),
           doc="capabilities the peer must advertise: " + ", ".join(v.CAPABILITY_NAMES)),
     Field("import", v.policy_name, attr="import_policy",

@@ -167,6 +167,25 @@ ROWS = [
         '10.0.0.2', '10.0.0.3') + 'route_reflector_client = true',
      "peers[1].route_reflector_client: true needs an iBGP peer (RFC 4456), but the peer's "
      "AS 65000 is not the local AS 64512"),
+    (H + P + 'next_hop_self = true\nnext_hop_keep = true',
+     "peers[0].next_hop_keep: cannot be combined with next_hop_self = true; choose one"),
+    (H + P + 'send_med = "yes"', "peers[0].send_med: 'yes' is not true or false"),
+    (H + 'local_blocks = ["10.0.0.0/26"]\n[[pools]]\nprefix = "10.244.0.0/16"\n'
+     'encap = "vxlan"',
+     "pools[0].encap: needs a [kernel] table: encapsulation is a kernel route"),
+    (H + '[kernel]\nprotocol = 2', "kernel.protocol: 2 is out of range 4..255"),
+    (H + '[kernel]\nprotocol = "ospf"',
+     "kernel.protocol: 'ospf' is not a protocol: a number 4..255 or one of babel, bgpd, bird, "
+     "boot, dhcp, keepalived, kernel, static, zebra"),
+    (H + '[kernel]\nnode_addresses = ["10.0.0.1"]',
+     "kernel.node_addresses[0]: '10.0.0.1': write the address with its subnet's length, "
+     "e.g. '192.168.16.101/24'"),
+    (H + '[kernel]\nblock_type = "drop"',
+     "kernel.block_type: 'drop' is not one of blackhole, unreachable, prohibit"),
+    (H + '[metrics]\nlisten = "localhost:9179"',
+     "metrics.listen: 'localhost:9179': 'localhost' is not an IP address"),
+    (H + 'bird_control_flavour = "bird3"',
+     "bird_control_flavour: 'bird3' is not one of bird1, bird2 (did you mean 'bird2'?)"),
     (H + P + 'required_capabilities = ["route_refresh"]',
      f"peers[0].required_capabilities[0]: 'route_refresh' is not one of {CAPS} "
      "(did you mean 'route-refresh'?)"),
