@@ -11,6 +11,7 @@ to leave.  SIGHUP is reserved for configuration reload.
 from __future__ import annotations
 
 import errno
+import functools
 import signal
 import socket
 import time
@@ -20,7 +21,7 @@ import trio
 from conf.model import address as normal_address
 from wire.attributes import AttributeCache
 
-from . import control, net, reconfigure, sockopts
+from . import birdsock, control, net, reconfigure, sockopts, systemd
 from .fib import Fib
 from .metrics import Metrics, serve as serve_metrics
 from .peer import PeerTask
@@ -56,6 +57,12 @@ class Daemon:
         self._listeners: list = []
         self.commands = self._command_table()
 
+    def status_line(self) -> str:
+        """The line ``systemctl status`` shows."""
+        up = sum(1 for t in self.peers.values() if t.session.negotiated is not None)
+        routes = sum(c["selected"] for c in self.routes.rib.counts().values())
+        return systemd.status_line(up, len(self.peers), routes)
+
     def attribute_cache(self, four_octet: bool) -> AttributeCache:
         return self._caches[four_octet]
 
@@ -68,6 +75,10 @@ class Daemon:
                 self._nursery = nursery
                 await nursery.start(control.serve, cfg.control_socket, self.commands, self.log,
                                     cfg.control_socket_mode)
+                if cfg.bird_control_socket:
+                    await nursery.start(functools.partial(
+                        birdsock.serve, cfg.bird_control_socket, self, self.log,
+                        mode=cfg.control_socket_mode, flavour=cfg.bird_control_flavour))
                 if cfg.metrics is not None:
                     host, port = cfg.metrics.listen
                     await nursery.start(serve_metrics, self, self.metrics, host, port)
@@ -86,6 +97,9 @@ class Daemon:
                 self.log.info("bgpd %s started: router id %s, AS %d, %d peers, listening on %s",
                               VERSION, cfg.router_id, cfg.asn, len(cfg.peers),
                               ", ".join(f"[{a}]:{cfg.port}" for a in cfg.listen) or "nothing")
+                await nursery.start(functools.partial(systemd.watchdog, self.status_line,
+                                                      log=self.log))
+                systemd.ready(self.status_line(), log=self.log)
                 task_status.started(self)
         finally:
             for sock in self._listeners:
@@ -220,7 +234,12 @@ class Daemon:
             async for signum in signals:
                 if signum == signal.SIGHUP:
                     self.log.info("SIGHUP: reading %s again", self.config_path)
-                    self.configure()
+                    systemd.reloading(log=self.log)
+                    result = self.configure()
+                    systemd.ready(self.status_line() if result["ok"] else
+                                  "configuration not applied: " + "; ".join(
+                                      f"{e['key']}: {e['reason']}" for e in result["errors"]),
+                                  log=self.log)
                     continue
                 self.log.info("%s: shutting down", signal.Signals(signum).name)
                 await self.shutdown()
@@ -228,6 +247,7 @@ class Daemon:
 
     async def shutdown(self, message: str = SHUTDOWN_MESSAGE) -> None:
         """Cease / Administrative Shutdown to every peer, then stop."""
+        systemd.stopping(log=self.log)
         for task in list(self.peers.values()):
             task.disable(message)
         with trio.move_on_after(SHUTDOWN_GRACE):
@@ -252,6 +272,7 @@ class Daemon:
         c.add("restart", self.cmd_restart, "restart a session (Cease, Administrative Reset)")
         c.add("reload in", self.cmd_reload_in, "ask a peer to send its routes again (ROUTE-REFRESH)")
         c.add("reload out", self.cmd_reload_out, "send a peer our routes again")
+        c.add("reload", self.cmd_reload, "reload in and out")
         c.add("help", lambda args: [{"command": k, "help": v} for k, v in c.help()], "")
         return c
 
@@ -300,6 +321,9 @@ class Daemon:
                     f"show route: unexpected {w!r} (use: show route [PREFIX | for ADDRESS] "
                     "[all] [protocol NAME] [count])")
         routes = self.routes.show(self.peers.values(), **opts)
+        if self.fib is not None and not count:
+            for row in routes:
+                row["interface"] = ", ".join(self.fib.interfaces_of(row["prefix"]))
         if count:
             return {"count": len(routes), "total": len(routes),
                     "prefixes": len({r["prefix"] for r in routes})}
@@ -367,6 +391,9 @@ class Daemon:
             self.routes.refresh(task, family, 0)
         task.handle([])
         return f"{task.name}: routes sent again"
+
+    def cmd_reload(self, args):
+        return [self.cmd_reload_in(args), self.cmd_reload_out(args)]
 
     @staticmethod
     def _name_arg(args, verb: str) -> str:

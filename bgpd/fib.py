@@ -288,6 +288,18 @@ class Fib:
                  pending=len(self._pending), last_error=self.last_error)
         return s
 
+    def interfaces_of(self, prefix: str) -> list[str]:
+        """The outgoing interfaces of our kernel route for ``prefix``."""
+        from kernel_sync import dest
+        try:
+            d = dest(prefix)
+        except ValueError:
+            return []
+        route = self.sync.installed.primary.get(d)
+        if route is None:
+            return []
+        return [self.sync.view.name_of(h.oif) for h in route[1].nexthops if h.oif]
+
     def routes(self) -> list[dict]:
         """Our routes as the kernel holds them (``bgpctl show kernel``)."""
         from kernel_sync import dest_text

@@ -24,6 +24,7 @@ import time
 from reflector import Exporter, NextHop, SessionParams
 from rib import Rib
 from rib.decision import DecisionOptions
+from rib.path import tick
 from rib.policy import EXPORT, IMPORT, PolicySet, Source
 from rib.source import LocalKind, PeerInfo
 from wire import make_attributes
@@ -207,6 +208,7 @@ class Routing:
     def flush(self) -> None:
         """Decide over everything applied since the last flush and hand the
         changes to the consumers."""
+        tick()                          # the time new paths are stamped with
         dirty = self.rib.pending
         started = time.perf_counter()
         changes = self.rib.drain_changes()
@@ -390,6 +392,7 @@ def _path_fields(family, path) -> dict:
         "origin": ORIGIN_CODE.get(attrs.origin, ""),
         "local_pref": attrs.local_pref,
         "med": attrs.med,
+        "since": path.since,
     }
     if attrs.originator_id is not None:
         row["originator_id"] = str(ipaddress.IPv4Address(attrs.originator_id))

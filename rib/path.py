@@ -25,6 +25,13 @@ many prefixes announced with path id 1 and the same attributes still share.
 from __future__ import annotations
 
 import enum
+from time import time as _now
+
+CLOCK = [_now()]      # see Path.since; ``tick()`` advances it
+
+
+def tick() -> None:
+    CLOCK[0] = _now()
 
 from wire.nlri import next_hop_text
 
@@ -42,7 +49,8 @@ class Ineligible(enum.Enum):
 class Path:
     """A route's source, attributes and next hop, shared by many prefixes."""
 
-    __slots__ = ("source", "attrs", "next_hop", "path_id", "owner", "refs", "reason", "rank")
+    __slots__ = ("source", "attrs", "next_hop", "path_id", "owner", "refs", "reason", "rank",
+                 "since")
 
     def __init__(self, owner, source, attrs, next_hop, path_id=0, reason=None):
         self.owner = owner
@@ -53,6 +61,12 @@ class Path:
         self.refs = 0
         self.reason = reason
         self.rank = None
+        # When these attributes first came from this source (wall clock):
+        # ``show route``'s "since".  Kept per path, not per prefix, and read
+        # from ``CLOCK``, which the caller advances once per batch, so the
+        # paths of a batch share one float; a prefix that moves to a path
+        # other prefixes already use shows that path's age.
+        self.since = CLOCK[0]
 
     @property
     def eligible(self) -> bool:
