@@ -35,6 +35,9 @@ READ_SIZE = 65536
 WRITE_CHUNK = 256 * 1024
 CLOSE_TIMEOUT = 3.0
 STATE_SHORT = {State.ESTABLISHED: "up"}
+# RFC 4724 4.2's optional limit on stale routes of a peer that came back
+# but never sent End-of-RIB (FRR's stalepath-time default).
+STALE_PATH_TIME = 360
 
 
 def session_config(config, peer, restarting: bool = False) -> SessionConfig:
@@ -87,6 +90,7 @@ class PeerTask:
         self._nursery: trio.Nursery | None = None
         self.since_wall = time.time()
         self.finished = trio.Event()        # run() has returned
+        self._downs = 0                     # sessions ended, for the restart timers
         daemon.routes.configure_peer(self)
         self.md5_drops_seen = None
 
@@ -204,6 +208,7 @@ class PeerTask:
     def _on_down(self, e: ev.SessionDown) -> None:
         self.log.info("session down: %s%s", e.reason,
                       " (graceful restart: routes kept as stale)" if e.graceful_restart else "")
+        self._downs += 1
         self.daemon.routes.down(self, e.graceful_restart)
         if e.graceful_restart:
             self._nursery.start_soon(self._restart_timer,
@@ -257,13 +262,24 @@ class PeerTask:
 
     async def _restart_timer(self, seconds: int) -> None:
         """RFC 4724 section 4.2: a restarting peer's stale routes are kept
-        for its Restart Time; if the session is not back by then, they go."""
-        ups = self.session.counters.established_transitions
+        for its Restart Time; if the session is not back by then, they go.
+        Back, its End-of-RIB sweeps them; a peer that never sends one loses
+        them after ``STALE_PATH_TIME`` (FRR's stalepath-time), unless the
+        session went down again meanwhile (a newer timer then decides)."""
+        counters = self.session.counters
+        ups, downs = counters.established_transitions, self._downs
         await trio.sleep(seconds)
-        if self.session.counters.established_transitions == ups:
+        if counters.established_transitions == ups:
             self.log.info("not back within its restart time (%ds): stale routes removed",
                           seconds)
             self.daemon.routes.down(self, False)
+            return
+        await trio.sleep(max(0.0, STALE_PATH_TIME - seconds))
+        if self._downs == downs and self.session.negotiated is not None:
+            removed = self.daemon.routes.sweep_stale(self)
+            if removed:
+                self.log.warning("no End-of-RIB %ds after the restart: %d stale routes removed",
+                                 STALE_PATH_TIME, removed)
 
     async def _dial(self, conn: int) -> None:
         with trio.CancelScope() as scope:

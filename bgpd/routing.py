@@ -199,6 +199,16 @@ class Routing:
             self.rib.remove_peer(info)
         self.flush()
 
+    def sweep_stale(self, peer) -> int:
+        """Withdraw what is still stale of a peer's routes."""
+        info = self._info.get(peer.name)
+        if info is None:
+            return 0
+        removed = self.rib.sweep_stale(info)
+        if removed:
+            self.flush()
+        return removed
+
     def family_disabled(self, peer, family) -> None:
         info = self._info.get(peer.name)
         if info is not None:

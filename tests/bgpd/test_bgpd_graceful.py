@@ -13,6 +13,7 @@ from __future__ import annotations
 import trio
 
 import wire
+from wire.capabilities import GracefulRestart
 from bgpd_testlib import (Solo, candidates, capabilities, command, mock_clock, route_update,
                           wait_for, wait_state)
 
@@ -88,6 +89,42 @@ def test_stale_routes_deleted_after_the_restart_time(lo, sockdir):
                 await wait_for(lambda: not shown(daemon), "stale routes deleted",
                                timeout=RESTART_TIME + 10)
                 assert trio.current_time() - down_at >= RESTART_TIME - 1
+
+    run(main)
+
+
+def test_stale_routes_of_a_peer_back_without_end_of_rib_go_after_stale_path_time(lo, sockdir):
+    from bgpd.peer import STALE_PATH_TIME
+    addr, solo = solo_with_gr_peer(lo, sockdir)
+
+    async def main():
+        with trio.fail_after(DEADLINE):
+            async with solo.running() as daemon:
+                peer = await session_with_routes(solo, addr, daemon, ["10.1.0.0/24",
+                                                                      "10.2.0.0/24"])
+                await wait_for(lambda: len(shown(daemon)) == 2, "two routes")
+                await peer.aclose()
+                await wait_for(lambda: shown(daemon) == {"10.1.0.0/24": ["stale"],
+                                                         "10.2.0.0/24": ["stale"]}, "stale")
+                down_at = trio.current_time()
+                # Back with its forwarding state (R and F bits), re-sends one
+                # route, never sends End-of-RIB.
+                peer = await solo.connect(addr, PEER_AS)
+                caps = capabilities(PEER_AS)
+                caps += (GracefulRestart(RESTART_TIME, True, True, ((1, 1, True),)),)
+                try:
+                    await peer.handshake(caps=caps)
+                    await peer.send(route_update("10.2.0.0/24", PEER_AS, addr))
+                    await wait_for(lambda: shown(daemon).get("10.2.0.0/24") == [], "refreshed")
+                    await peer.stay_up(RESTART_TIME + 10)
+                    assert shown(daemon)["10.1.0.0/24"] == ["stale"]    # still waiting
+                    # The session stays up (keepalives) past the stale-path time.
+                    await peer.stay_up(STALE_PATH_TIME - RESTART_TIME)
+                    assert shown(daemon) == {"10.2.0.0/24": []}
+                    assert trio.current_time() - down_at >= STALE_PATH_TIME - 1
+                    assert daemon.log_lines.grep("no End-of-RIB")
+                finally:
+                    await peer.aclose()
 
     run(main)
 
