@@ -90,7 +90,7 @@ class PeerTask:
         self._nursery: trio.Nursery | None = None
         self.since_wall = time.time()
         self.finished = trio.Event()        # run() has returned
-        self._downs = 0                     # sessions ended, for the restart timers
+        self._gr_timer: trio.CancelScope | None = None     # RFC 4724 4.2 timer
         daemon.routes.configure_peer(self)
         self.md5_drops_seen = None
 
@@ -127,6 +127,7 @@ class PeerTask:
     def disable(self, message: str = "") -> None:
         self.handle(self.session.stop(self.now(), message or None))
         # Routes kept as stale for a restarting peer go with the session.
+        self.stop_restart_timer()
         self.daemon.routes.down(self, False)
 
     def restart(self, message: str = "") -> None:
@@ -208,11 +209,13 @@ class PeerTask:
     def _on_down(self, e: ev.SessionDown) -> None:
         self.log.info("session down: %s%s", e.reason,
                       " (graceful restart: routes kept as stale)" if e.graceful_restart else "")
-        self._downs += 1
+        # One timer per peer: a newer restart replaces the older one's.
+        self.stop_restart_timer()
         self.daemon.routes.down(self, e.graceful_restart)
         if e.graceful_restart:
+            self._gr_timer = trio.CancelScope()
             self._nursery.start_soon(self._restart_timer,
-                                     e.negotiated.graceful_restart.restart_time)
+                                     e.negotiated.graceful_restart.restart_time, self._gr_timer)
 
     def _on_update(self, e: ev.UpdateReceived) -> None:
         u = e.update
@@ -260,26 +263,35 @@ class PeerTask:
             if deadline is not None and now >= deadline:
                 self.handle(self.session.handle_timer(now))
 
-    async def _restart_timer(self, seconds: int) -> None:
+    async def _restart_timer(self, seconds: int, scope: trio.CancelScope) -> None:
         """RFC 4724 section 4.2: a restarting peer's stale routes are kept
         for its Restart Time; if the session is not back by then, they go.
         Back, its End-of-RIB sweeps them; a peer that never sends one loses
         them after ``STALE_PATH_TIME`` (FRR's stalepath-time), unless the
         session went down again meanwhile (a newer timer then decides)."""
         counters = self.session.counters
-        ups, downs = counters.established_transitions, self._downs
-        await trio.sleep(seconds)
-        if counters.established_transitions == ups:
-            self.log.info("not back within its restart time (%ds): stale routes removed",
-                          seconds)
-            self.daemon.routes.down(self, False)
-            return
-        await trio.sleep(max(0.0, STALE_PATH_TIME - seconds))
-        if self._downs == downs and self.session.negotiated is not None:
-            removed = self.daemon.routes.sweep_stale(self)
-            if removed:
-                self.log.warning("no End-of-RIB %ds after the restart: %d stale routes removed",
-                                 STALE_PATH_TIME, removed)
+        ups = counters.established_transitions
+        with scope:
+            await trio.sleep(seconds)
+            if counters.established_transitions == ups:
+                self.log.info("not back within its restart time (%ds): stale routes removed",
+                              seconds)
+                self.daemon.routes.down(self, False)
+                return
+            await trio.sleep(max(0.0, STALE_PATH_TIME - seconds))
+            if self.session.negotiated is not None:
+                removed = self.daemon.routes.sweep_stale(self)
+                if removed:
+                    self.log.warning("no End-of-RIB %ds after the restart: %d stale routes "
+                                     "removed", STALE_PATH_TIME, removed)
+        if self._gr_timer is scope:
+            self._gr_timer = None
+
+    def stop_restart_timer(self) -> None:
+        """No stale routes left (End-of-RIB, or all deleted): no timer."""
+        if self._gr_timer is not None:
+            self._gr_timer.cancel()
+            self._gr_timer = None
 
     async def _dial(self, conn: int) -> None:
         with trio.CancelScope() as scope:

@@ -175,6 +175,8 @@ class Routing:
             if removed:
                 peer.log.info("End-of-RIB for %s: %d stale routes removed",
                               family_name(*eor), removed)
+            if not self.rib.stale_count(info):
+                peer.stop_restart_timer()
             if self.recovering:
                 self._check_recovery()
             return
