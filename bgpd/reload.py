@@ -176,6 +176,8 @@ SESSION_FIELDS: Mapping[str, Rule] = MappingProxyType({
     "next_hop_self": Rule(Action.EXPORT, "the session's export parameters: re-exported"),
     "next_hop_keep": Rule(Action.EXPORT, "the session's export parameters: re-exported"),
     "send_med": Rule(Action.EXPORT, "the session's export parameters: re-exported"),
+    "allow_own_as": Rule(Action.RESTART, "decided when routes are received: a new session "
+                                         "sends them again"),
     "enabled": Rule(Action.ENABLE, "the session is started or shut down"),
     "description": Rule(Action.UPDATE, "shown only"),
 })

@@ -86,7 +86,7 @@ class Routing:
         neg = peer.session.negotiated
         p = peer.peer
         info = PeerInfo(peer.name, p.address, neg.peer_as, p.local_asn, neg.peer_id,
-                        rr_client=p.route_reflector_client,
+                        rr_client=p.route_reflector_client, allow_own_as=p.allow_own_as,
                         description=p.description or "")
         self._info[peer.name] = info
         gr = neg.graceful_restart

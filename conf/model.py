@@ -81,6 +81,7 @@ class Session:
     next_hop_self: bool
     next_hop_keep: bool = False     # never change NEXT_HOP, eBGP included
     send_med: bool = False          # pass MULTI_EXIT_DISC on to eBGP peers
+    allow_own_as: int = 0           # times our AS may appear in a received AS_PATH
     required_capabilities: tuple    # (CapabilityCode, ...) the peer must advertise
     import_policy: str | None       # name of a Policy (or built-in); None: RFC 8212 default
     export_policy: str | None

@@ -136,6 +136,9 @@ SESSION = (
               "(BIRD's next hop keep, Calico's nextHopMode: Keep)"),
     Field("send_med", v.boolean, default=False,
           doc="pass MULTI_EXIT_DISC learned from others on to this eBGP peer"),
+    Field("allow_own_as", v.integer(0, 10), default=0,
+          doc="accept routes whose AS_PATH holds our AS up to this many times (allowas-in, "
+              "Calico's numAllowedLocalASNumbers: nodes of one AS behind routers)"),
     Field("required_capabilities", v.capabilities, default=(),
           doc="capabilities the peer must advertise: " + ", ".join(v.CAPABILITY_NAMES)),
     Field("import", v.policy_name, attr="import_policy",

@@ -170,6 +170,7 @@ ROWS = [
     (H + P + 'next_hop_self = true\nnext_hop_keep = true',
      "peers[0].next_hop_keep: cannot be combined with next_hop_self = true; choose one"),
     (H + P + 'send_med = "yes"', "peers[0].send_med: 'yes' is not true or false"),
+    (H + P + 'allow_own_as = 11', "peers[0].allow_own_as: 11 is out of range 0..10"),
     (H + 'local_blocks = ["10.0.0.0/26"]\n[[pools]]\nprefix = "10.244.0.0/16"\n'
      'encap = "vxlan"',
      "pools[0].encap: needs a [kernel] table: encapsulation is a kernel route"),
