@@ -227,6 +227,8 @@ def show_route(result, words=()) -> str:
 
 
 def _why(r) -> str:
+    if r.get("status") == "ineligible" and r.get("reason"):
+        return r["reason"]              # out before the steps: the reason says why
     if r.get("step"):
         if r.get("status") == "multipath":
             return f"equal up to: {r['step']}"
