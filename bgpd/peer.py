@@ -86,7 +86,9 @@ class PeerTask:
         self.local_address: str | None = None
         self._scopes: dict[int, trio.CancelScope] = {}
         self._finished: dict[int, trio.Event] = {}     # set when a connection's tasks end
-        self._wake = trio.Event()
+        self._wake = trio.Event()           # the writers: something to send
+        self._timer_wake = trio.Event()     # the timer task: a deadline moved earlier
+        self._timer_at: float | None = None     # the deadline it sleeps until
         self._nursery: trio.Nursery | None = None
         self.since_wall = time.time()
         self.finished = trio.Event()        # run() has returned
@@ -174,12 +176,23 @@ class PeerTask:
         self._poke()
 
     def poke(self) -> None:
-        """Wake the writers (new data queued in the session)."""
-        self._poke()
-
-    def _poke(self) -> None:
+        """Wake the writers (new data queued in the session or the export
+        layer)."""
         self._wake.set()
         self._wake = trio.Event()
+
+    def _poke(self) -> None:
+        """After session events: wake the writers, and the timer task only
+        when a deadline moved earlier than the one it sleeps until (a
+        later one it finds by itself when it wakes)."""
+        self._wake.set()
+        self._wake = trio.Event()
+        d = self.session.next_deadline()
+        if d is not None:
+            at = self._timer_at
+            if at is None or d < at:
+                self._timer_wake.set()
+                self._timer_wake = trio.Event()
 
     def _on_connect(self, e: ev.Connect) -> None:
         self._nursery.start_soon(self._dial, e.conn)
@@ -256,7 +269,8 @@ class PeerTask:
     async def _timers(self) -> None:
         while True:
             deadline = self.session.next_deadline()
-            wake = self._wake
+            self._timer_at = deadline
+            wake = self._timer_wake
             with trio.move_on_at(deadline if deadline is not None else math.inf):
                 await wake.wait()
             now = self.now()

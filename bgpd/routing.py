@@ -104,7 +104,7 @@ class Routing:
         self.flush()
         self._tasks[peer.name] = peer
         self.exporter.peer_up(info, self._session_params(peer))
-        self.writable(peer)
+        peer.poke()
 
         if self.recovering and neg.graceful_restart is None:
             # A peer without the capability may never send End-of-RIB:
@@ -144,7 +144,7 @@ class Routing:
         for name in self.exporter.release_end_of_rib():
             task = self._tasks.get(name)
             if task is not None:
-                self.writable(task)
+                task.poke()
         for callback in self.on_recovered:
             callback()
 
@@ -230,7 +230,7 @@ class Routing:
             for name in self.exporter.apply(changes):
                 task = self._tasks.get(name)
                 if task is not None:
-                    self.writable(task)
+                    task.poke()
             for consumer in self.consumers:
                 consumer(changes)
 
@@ -268,7 +268,7 @@ class Routing:
         if peer.name not in self._tasks:
             return
         self.exporter.reconfigure(peer.name, self._session_params(peer))
-        self.writable(peer)
+        peer.poke()
 
     def _session_params(self, peer) -> SessionParams:
         p = peer.peer
@@ -302,13 +302,16 @@ class Routing:
             return
         self.exporter.refresh(peer.name, tuple(family),
                               enhanced=bool(neg.enhanced_route_refresh))
-        self.writable(peer)
+        peer.poke()
 
-    def writable(self, peer) -> None:
+    def writable(self, peer) -> bool:
         """Move what the export layer has for this peer into its session,
-        as far as the session's send buffer allows (flow control)."""
+        as far as the session's send buffer allows (flow control).  Called
+        by the peer's writer when it has nothing left to send; everyone
+        else only wakes that writer (``peer.poke``), so that the batches
+        of several reads go out in one write when the daemon is busy."""
         if peer.name not in self._tasks:
-            return
+            return False
         session = peer.session
         now = peer.now()
         moved = False
@@ -328,8 +331,7 @@ class Routing:
             if batch:
                 session.send_updates(now, batch)
             moved = True
-        if moved:
-            peer.poke()
+        return moved
 
     @staticmethod
     def _origin_attributes(orig):
