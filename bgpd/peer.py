@@ -177,16 +177,18 @@ class PeerTask:
 
     def poke(self) -> None:
         """Wake the writers (new data queued in the session or the export
-        layer)."""
-        self._wake.set()
-        self._wake = trio.Event()
+        layer).  A route reflector pokes every client after every read:
+        setting an event that is already set is skipped (the writers make
+        a fresh one when they wake)."""
+        wake = self._wake
+        if not wake.is_set():
+            wake.set()
 
     def _poke(self) -> None:
         """After session events: wake the writers, and the timer task only
         when a deadline moved earlier than the one it sleeps until (a
         later one it finds by itself when it wakes)."""
-        self._wake.set()
-        self._wake = trio.Event()
+        self.poke()
         d = self.session.next_deadline()
         if d is not None:
             at = self._timer_at
@@ -377,6 +379,10 @@ class PeerTask:
             data = self.session.data_to_send(conn, WRITE_CHUNK)
             if not data:
                 wake = self._wake
+                if wake.is_set():
+                    # Woken: a fresh event for the next poke, taken before
+                    # looking for work so that no poke is lost.
+                    wake = self._wake = trio.Event()
                 self.daemon.routes.writable(self)
                 if self.session.pending(conn):
                     continue

@@ -114,6 +114,8 @@ class Lab:
 
     @staticmethod
     def stop(p: subprocess.Popen, grace: float = 3.0) -> None:
+        if os.environ.get("BENCH_COMPARE_PROFILE"):
+            grace = max(grace, 60.0)        # let cProfile write its stats
         if p.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.pid, signal.SIGTERM)
