@@ -3,8 +3,8 @@ SIGHUP): a policy-only change re-filters in place and the session keeps
 its uptime; a bad file is refused with the key and the reason and the old
 configuration stays; a key that needs a restart of the daemon is named and
 nothing is applied; changed session parameters restart the session;
-removed peers get Cease / Peer De-configured; originated prefixes come and
-go without touching the sessions.
+removed peers get Cease / Peer De-configured and added ones start;
+originated prefixes come and go without touching the sessions.
 
 Two daemons on loopback, in one trio run on the mock clock.
 """
@@ -134,6 +134,14 @@ def test_session_change_restarts_and_removal_deconfigures(tmp_path):
         await wait_for(lambda: b.log_lines.grep("Peer de-configured"),
                        "B told the peer is de-configured")
         await wait_for(lambda: "10.1.0.0/24" not in learned(b, "a"), "A's routes gone on B")
+        # Added again: a new peer starts, the session comes up, routes flow.
+        path.write_text(a_text(pair))
+        reply = await command(a, "configure")
+        assert reply["ok"] and reply["applied"], reply
+        assert any("added" in c for c in reply["changes"]), reply
+        await wait_for(lambda: "b" in a.peers, "b added")
+        await wait_state(a, "b")
+        await wait_for(lambda: "10.1.0.0/24" in learned(b, "a"), "A's routes back on B")
     run_pair(tmp_path, body)
 
 
