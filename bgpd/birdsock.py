@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
-import os
 import socket
 import time
 from dataclasses import dataclass
@@ -60,7 +59,7 @@ import trio
 from wire.communities import parse_community
 from wire.constants import family_name
 
-from .control import CommandError
+from .control import CommandError, unix_listener
 
 MAX_LINE = 4096                 # BIRD's CLI_RX_BUF_SIZE: longer requests get 9000
 SEND_CHUNK = 64 * 1024          # reply bytes per send: a big table shares the loop
@@ -1016,17 +1015,7 @@ async def serve(path: str, daemon, log, *, mode: int = 0o660, flavour: str = "bi
         raise ValueError(f"BIRD socket flavour {flavour!r}: choose one of {sorted(FLAVOURS)}")
     if family not in (None, 4, 6):
         raise ValueError(f"BIRD socket family {family!r}: 4, 6 or None")
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
-    try:
-        await sock.bind(path)
-        os.chmod(path, mode)
-        sock.listen(16)
-        listener = trio.SocketListener(sock)
+    async with unix_listener(path, mode) as listener:
         log.info("BIRD control socket (%s%s) on %s", flavour,
                  f", IPv{family} only" if family else "", path)
         task_status.started()
@@ -1035,9 +1024,3 @@ async def serve(path: str, daemon, log, *, mode: int = 0o660, flavour: str = "bi
                 stream = await listener.accept()
                 nursery.start_soon(_serve_one, stream, Cli(daemon, FLAVOURS[flavour], family),
                                    log)
-    finally:
-        sock.close()
-        try:
-            os.unlink(path)
-        except OSError:
-            pass

@@ -13,6 +13,7 @@ an error that says what exists.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -96,9 +97,11 @@ async def _reply(stream, reply) -> bool:
         return False
 
 
-async def serve(path: str, commands: Commands, log, mode: int = 0o660,
-                task_status=trio.TASK_STATUS_IGNORED) -> None:
-    """Listen on ``path`` until cancelled; the socket file is removed at the end."""
+@contextlib.asynccontextmanager
+async def unix_listener(path: str, mode: int):
+    """A listening UNIX stream socket at ``path`` with permissions ``mode``:
+    the parent directory is made, a stale socket file replaced, and the
+    file removed at the end."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     try:
         os.unlink(path)
@@ -109,15 +112,21 @@ async def serve(path: str, commands: Commands, log, mode: int = 0o660,
         await sock.bind(path)
         os.chmod(path, mode)
         sock.listen(16)
-        listener = trio.SocketListener(sock)
-        task_status.started()
-        async with trio.open_nursery() as nursery:
-            while True:
-                stream = await listener.accept()
-                nursery.start_soon(_serve_one, stream, commands, log)
+        yield trio.SocketListener(sock)
     finally:
         sock.close()
         try:
             os.unlink(path)
         except OSError:
             pass
+
+
+async def serve(path: str, commands: Commands, log, mode: int = 0o660,
+                task_status=trio.TASK_STATUS_IGNORED) -> None:
+    """Listen on ``path`` until cancelled; the socket file is removed at the end."""
+    async with unix_listener(path, mode) as listener:
+        task_status.started()
+        async with trio.open_nursery() as nursery:
+            while True:
+                stream = await listener.accept()
+                nursery.start_soon(_serve_one, stream, commands, log)
