@@ -47,17 +47,19 @@ class Ineligible(enum.Enum):
 
 
 class Path:
-    """A route's source, attributes and next hop, shared by many prefixes."""
+    """A route's source, attributes and next hop, shared by many prefixes.
+    ``make_path`` makes one; a path received with an RFC 7911 path
+    identifier is an ``IdentifiedPath`` (the others, nearly all of a full
+    table, spare the slot)."""
 
-    __slots__ = ("source", "attrs", "next_hop", "path_id", "owner", "refs", "reason", "rank",
-                 "since")
+    __slots__ = ("source", "attrs", "next_hop", "owner", "refs", "reason", "rank", "since")
+    path_id = 0
 
-    def __init__(self, owner, source, attrs, next_hop, path_id=0, reason=None):
+    def __init__(self, owner, source, attrs, next_hop, reason=None):
         self.owner = owner
         self.source = source
         self.attrs = attrs
         self.next_hop = next_hop        # wire bytes (4, 16 or 32 octets) or None (ourselves)
-        self.path_id = path_id
         self.refs = 0
         self.reason = reason
         self.rank = None
@@ -80,3 +82,24 @@ class Path:
         pid = f" id {self.path_id}" if self.path_id else ""
         why = f" ({self.reason.value})" if self.reason is not None else ""
         return f"<Path {self.source.name}{pid} via {nh}{why}>"
+
+
+class IdentifiedPath(Path):
+    """A path received with an add-path identifier (RFC 7911)."""
+
+    __slots__ = ("path_id",)
+
+    def __init__(self, owner, source, attrs, next_hop, path_id, reason=None):
+        Path.__init__(self, owner, source, attrs, next_hop, reason)
+        self.path_id = path_id
+
+
+# The classes of a path: a table value of one of these is a single path,
+# anything else a ``Dest`` holding several.
+PATHS = (Path, IdentifiedPath)
+
+
+def make_path(owner, source, attrs, next_hop, path_id=0, reason=None) -> Path:
+    if path_id:
+        return IdentifiedPath(owner, source, attrs, next_hop, path_id, reason)
+    return Path(owner, source, attrs, next_hop, reason)

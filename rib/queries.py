@@ -16,7 +16,7 @@ import ipaddress
 from wire.nlri import MAX_BITS
 
 from .errors import RibError
-from .path import Path
+from .path import PATHS, Path
 from .routes import Candidate, LocRoute, Status, prefix_key
 
 
@@ -26,7 +26,7 @@ class Queries:
     def _selected_of(self, v) -> tuple:
         if v is None:
             return ()
-        if v.__class__ is Path:
+        if v.__class__ in PATHS:
             return (v,) if v.reason is None else ()
         if v.best is None:              # not decided yet (deferral): what it would be
             return self.decision.select(v.paths)
@@ -90,7 +90,7 @@ class Queries:
         v = self._tables.get(family, {}).get(key)
         out = []
         if v is not None:
-            paths = (v,) if v.__class__ is Path else v.paths
+            paths = (v,) if v.__class__ in PATHS else v.paths
             d = self.decision
             selected, why = d.explain(paths)
             best = selected[0] if selected else None

@@ -17,7 +17,7 @@ prefix all the time.
 from __future__ import annotations
 
 from .decision import IGP_AT, Decision, DecisionOptions
-from .path import Path
+from .path import PATHS, Path
 from .routes import Dest, make_dest
 
 
@@ -76,7 +76,7 @@ class Reselection:
         marks = []
         for fam, table in self._tables.items():
             for k, v in table.items():
-                if v.__class__ is Path:
+                if v.__class__ in PATHS:
                     if affected(v):
                         marks.append((fam, k, (v,) if v.reason is None else ()))
                 elif any(affected(p) for p in v.paths):

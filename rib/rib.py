@@ -49,7 +49,7 @@ from .adjin import AdjRibIn, SourceState
 from .decision import Decision, DecisionOptions
 from .errors import RibError
 from .nexthop import NextHops
-from .path import Ineligible, Path
+from .path import PATHS, Ineligible, Path, make_path
 from .queries import Queries
 from .reselect import Reselection
 from .restart import GracefulRestart
@@ -84,7 +84,7 @@ def _old_selected(old) -> tuple:
     if old is None:
         return ()
     cls = old.__class__
-    if cls is Path:
+    if cls in PATHS:
         return (old,) if old.reason is None else ()
     if cls is Dest:
         return old.selected()
@@ -275,8 +275,8 @@ class Rib(GracefulRestart, Queries, Reselection):
         raw = attrs.raw
         p = inner.get(raw)
         if p is None:
-            p = inner[raw] = Path(adj, adj.source, attrs, next_hop, path_id,
-                                  self._ineligible(adj.source, attrs, next_hop))
+            p = inner[raw] = make_path(adj, adj.source, attrs, next_hop, path_id,
+                                       self._ineligible(adj.source, attrs, next_hop))
         return p
 
     def _announce(self, adj: AdjRibIn, keys, attrs, next_hop) -> None:
@@ -298,7 +298,7 @@ class Rib(GracefulRestart, Queries, Reselection):
             p = inner.get(raw)
             if p is None:
                 source = adj.source
-                p = inner[raw] = Path(adj, source, attrs, next_hop, 0,
+                p = inner[raw] = Path(adj, source, attrs, next_hop,
                                       self._ineligible(source, attrs, next_hop))
         table = adj.table
         routes = adj.routes
@@ -313,7 +313,7 @@ class Rib(GracefulRestart, Queries, Reselection):
                 mark(k, None)
             elif cur is p:                      # the same route again
                 p.refs -= 1
-            elif cur.__class__ is Path and cur.owner is adj:   # our route replaced
+            elif cur.__class__ in PATHS and cur.owner is adj:   # our route replaced
                 table[k] = p
                 routes[k] = p
                 mark(k, cur)
@@ -327,7 +327,7 @@ class Rib(GracefulRestart, Queries, Reselection):
         """Put ``p`` (from ``adj``) into prefix ``k`` whose entry ``cur`` is
         another source's path or a Dest.  Returns the path of ours it
         replaced (``p`` itself when it was already there: nothing changes)."""
-        if cur.__class__ is Path:
+        if cur.__class__ in PATHS:
             # A second candidate: the prefix becomes a Dest, which keeps the
             # table's key object for every later source to store.
             ck = stored_key(table, k)
@@ -591,7 +591,7 @@ class Rib(GracefulRestart, Queries, Reselection):
         count = 0
         for k, old in dirty.items():
             v = tget(k)
-            if old is None and v.__class__ is Path:
+            if old is None and v.__class__ in PATHS:
                 # A new prefix with one candidate: the most common change.
                 if v.reason is None:
                     append(_tuple_new(Change, (fam, k, (), (v,))))
@@ -600,7 +600,7 @@ class Rib(GracefulRestart, Queries, Reselection):
                 continue
             if v is None:
                 new = ()
-            elif v.__class__ is Path:
+            elif v.__class__ in PATHS:
                 new = (v,) if v.reason is None else ()
             else:
                 paths = v[2:]

@@ -23,7 +23,7 @@ from wire.nlri import next_hop_text, parse, to_text
 
 from .decision import Step
 from .errors import RibError
-from .path import Ineligible, Path
+from .path import PATHS, Ineligible, Path
 from .source import Install, LocalKind
 
 _tuple_new = tuple.__new__
@@ -95,7 +95,7 @@ class Dest(tuple):
 
     def selected(self) -> tuple:
         b = self[1]
-        return (b,) if b.__class__ is Path else b
+        return (b,) if b.__class__ in PATHS else b
 
     def __repr__(self) -> str:
         return f"<Dest {self.paths!r} best={self.best!r}>"

@@ -12,7 +12,7 @@ import ipaddress
 
 from rib import PeerInfo, Rib
 from rib.adjin import AdjRibIn
-from rib.path import Path
+from rib.path import Path, make_path
 from wire import Framer, MpReach, MpUnreach, Update, UpdateCodec, make_attributes
 from wire.nlri import parse
 
@@ -86,4 +86,4 @@ def loose_path(source, a, next_hop=None, *, path_id=0, reason=None) -> Path:
     owner = AdjRibIn(source, V4)
     if next_hop is None and a.next_hop is not None:
         next_hop = a.next_hop
-    return Path(owner, source, a, next_hop, path_id, reason)
+    return make_path(owner, source, a, next_hop, path_id, reason)
