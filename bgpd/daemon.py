@@ -303,10 +303,13 @@ class Daemon:
         """show route [PREFIX | for ADDRESS] [all] [protocol NAME] [count]"""
         opts = {"protocol": None, "prefix": None, "address": None, "all_candidates": False}
         count = False
+        export = None
         words = list(args)
         while words:
             w = words.pop(0)
-            if w == "protocol" and words:
+            if w == "export" and words:
+                export = self._peer(words.pop(0)).name
+            elif w == "protocol" and words:
                 opts["protocol"] = self._peer(words.pop(0)).name
             elif w == "for" and words:
                 opts["address"] = self._address(words.pop(0))
@@ -319,7 +322,13 @@ class Daemon:
             else:
                 raise control.CommandError(
                     f"show route: unexpected {w!r} (use: show route [PREFIX | for ADDRESS] "
-                    "[all] [protocol NAME] [count])")
+                    "[all] [protocol NAME] [count] [export NAME])")
+        if export is not None:
+            routes = self.routes.show_export(self.peers[export], opts["prefix"])
+            if count:
+                return {"count": len(routes), "total": len(routes),
+                        "prefixes": len({r["prefix"] for r in routes})}
+            return routes
         routes = self.routes.show(self.peers.values(), **opts)
         if self.fib is not None and not count:
             for row in routes:

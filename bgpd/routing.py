@@ -362,6 +362,38 @@ class Routing:
                 out.setdefault(family_name(*fam), {})["exported"] = n
         return out
 
+    def show_export(self, peer, prefix: str | None = None) -> list:
+        """What we send the peer (its Adj-RIB-Out), as ``show route`` rows;
+        with ``prefix``, why a Loc-RIB route is not sent when it is not."""
+        from bgpd.control import CommandError
+        if peer.name not in self._tasks:
+            raise CommandError(f"{peer.name}: session not established: nothing is exported")
+        rows = []
+        want = None
+        if prefix is not None:
+            afi, want = parse_prefix(prefix)
+        for family in sorted(self.exporter.group_of(peer.name).out):
+            if want is not None and family[0] != afi:
+                continue
+            for k, attrs, nh in self.exporter.exported(peer.name, family):
+                key = k[1] if isinstance(k, tuple) else k
+                if want is not None and key != want:
+                    continue
+                row = {"prefix": to_text(family[0], key),
+                       "via": ", ".join(next_hop_text(nh)) if nh else "",
+                       "protocol": peer.name,
+                       "as_path": format_path(attrs.as_path or ()),
+                       "origin": ORIGIN_CODE.get(attrs.origin, ""),
+                       "local_pref": attrs.local_pref, "med": attrs.med,
+                       "flags": ["exported"]}
+                if attrs.communities:
+                    row["communities"] = [community_text(c) for c in attrs.communities]
+                rows.append(row)
+        if want is not None and not rows:
+            why = self.exporter.explain(peer.name, (afi, 1), want)
+            raise CommandError(f"{prefix} is not sent to {peer.name}: {why}")
+        return rows
+
     def show(self, peers, protocol: str | None = None, limit: int | None = None,
              family=None, prefix: str | None = None, address: str | None = None,
              all_candidates: bool = False) -> list:

@@ -215,3 +215,28 @@ def test_both_active_recover_after_disable(lo, sockdir):
                 await pair.established(a, b, timeout=120)
 
     run(main)
+
+
+def test_show_route_export(lo, sockdir):
+    """What A sends B (its Adj-RIB-Out, eBGP: our AS prepended, next hop
+    ours), and why a route is not sent."""
+    pair = Pair(lo, sockdir)
+
+    async def main():
+        with trio.fail_after(DEADLINE):
+            async with pair.running() as (a, b):
+                await pair.established(a, b)
+                await wait_routes(b, "a", ["10.1.0.0/24", "2001:db8:1::/48"])
+                rows = {r["prefix"]: r for r in await command(a, "show", "route", "export", "b")}
+                assert set(rows) == {"10.1.0.0/24", "2001:db8:1::/48"}
+                assert rows["10.1.0.0/24"]["as_path"] == "65001"
+                assert rows["10.1.0.0/24"]["via"] == pair.a_address
+                count = await command(a, "show", "route", "export", "b", "count")
+                assert count["count"] == 2
+                one = await command(a, "show", "route", "10.1.0.0/24", "export", "b")
+                assert [r["prefix"] for r in one] == ["10.1.0.0/24"]
+                # B's own route is not sent back to it.
+                with pytest.raises(Exception, match="learned from this peer"):
+                    await command(a, "show", "route", "10.2.0.0/24", "export", "b")
+
+    run(main)
