@@ -711,6 +711,7 @@ class RouteView:
         self.interfaces = interfaces
         self._protocols: dict = {}
         self._hops: dict = {}
+        self._stamps: dict = {}         # (protocol, since) -> "[name time"
 
     def _protocol(self, name: str) -> tuple:
         """(is BGP, '[name time', the session address, '(pref' or '(pref/0')."""
@@ -752,6 +753,13 @@ class RouteView:
     def lines(self, row: dict, first: bool, detail: bool):
         f = self.cli.flavour
         bgp, stamp, address, pref = self._protocol(row["protocol"])
+        since = row.get("since")
+        if since is not None:
+            # The route's own time (its path's arrival), one text per batch.
+            key = (row["protocol"], since)
+            stamp = self._stamps.get(key)
+            if stamp is None:
+                stamp = self._stamps[key] = f"[{row['protocol']} {self.cli.when(since)}"
         primary = " *" if row.get("status", "best") == "best" else ""
         via = row.get("via")
         gateway, src = self._hop(via, address) if via else ("", "")
