@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 import time
 
-from reflector import Exporter, NextHop, SessionParams
+from reflector import Exporter, NextHop, SessionParams, candidates_from
 from rib import Rib
 from rib.decision import DecisionOptions
 from rib.path import tick
@@ -50,8 +50,14 @@ class Routing:
         self.rib = Rib(config.router_id, config.asn,
                        cluster_id=getattr(config, "cluster_id", None),
                        options=DecisionOptions(max_paths=config.max_paths))
+        # RFC 7911 add-path send: such peers are offered every eligible
+        # candidate of a prefix, not only the selected ones.
+        add_path_send = any(mode & 2 for p in (*config.peers, *config.dynamic_neighbors)
+                            for _a, _s, mode in p.add_path)
+        self.rib.report_unselected = add_path_send
         self.exporter = Exporter(config.router_id, config.asn,
-                                 cluster_id=getattr(config, "cluster_id", None), rib=self.rib)
+                                 cluster_id=getattr(config, "cluster_id", None), rib=self.rib,
+                                 candidates=candidates_from(self.rib) if add_path_send else None)
         self.consumers: list = []       # callables taking a list of rib Changes
         self._tasks: dict = {}          # peer name -> PeerTask, to wake writers
         self._info: dict[str, PeerInfo] = {}

@@ -29,9 +29,10 @@ DEFAULT_READ = 65536            # bytes per next_messages call unless told
 def candidates_from(rib):
     """``candidates(family, key)`` for ``Exporter``: every eligible
     candidate of the prefix in the Loc-RIB, the selected ones first, by
-    ``Rib.explain``.  Changes to candidates that are not selected do not
-    show in ``Rib.drain_changes``; they reach add-path peers with the next
-    change of the prefix."""
+    ``Rib.explain``.  Changes to candidates that are not selected show in
+    ``Rib.drain_changes`` only with ``Rib.report_unselected`` set (the
+    daemon sets it when a peer may have add-path send); without it they
+    reach add-path peers with the next change of the prefix."""
     usable = (Status.BEST, Status.MULTIPATH, Status.NOT_SELECTED)
 
     def candidates(family, key):

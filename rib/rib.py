@@ -105,6 +105,10 @@ class Rib(GracefulRestart, Queries, Reselection):
         self.asn = asn
         self.cluster_id = None if cluster_id is None else as_router_id(cluster_id)
         self.next_hops = NextHops(resolver)
+        # Add-path peers offered every candidate (RFC 7911) must also hear of
+        # a prefix whose selected paths stayed while its other candidates
+        # changed: then every decided prefix is a Change, old == new or not.
+        self.report_unselected = False
         self.decision = Decision(options, self._igp_cost)
         self._tables: dict[tuple, dict] = {}
         self._dirty: dict[tuple, dict] = {}
@@ -587,6 +591,7 @@ class Rib(GracefulRestart, Queries, Reselection):
         select = self.decision.select
         changes = self._changes
         append = changes.append
+        report = self.report_unselected
         n = len(changes)
         count = 0
         for k, old in dirty.items():
@@ -607,7 +612,10 @@ class Rib(GracefulRestart, Queries, Reselection):
                 new = select(paths)
                 table[k] = _tuple_new(Dest, (v[0], new[0] if len(new) == 1 else new) + paths)
             ob = _old_selected(old)
-            if new != ob:
+            if new == ob:
+                if report and new:
+                    append(_tuple_new(Change, (fam, k, ob, new)))
+            else:
                 append(_tuple_new(Change, (fam, k, ob, new)))
                 if ob:
                     ob[0].owner.preferred -= 1
@@ -645,7 +653,7 @@ class Rib(GracefulRestart, Queries, Reselection):
         for c in changes:
             first = merged.get((c.family, c.key))
             merged[(c.family, c.key)] = c if first is None else first._replace(new=c.new)
-        return [c for c in merged.values() if c.old != c.new]
+        return [c for c in merged.values() if c.old != c.new or self.report_unselected]
 
     @property
     def pending(self) -> int:

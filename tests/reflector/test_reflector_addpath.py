@@ -97,6 +97,43 @@ def test_candidates_beyond_the_selected_set():
     assert path_ids(rb) == path_ids(ra)
 
 
+def test_a_candidate_arriving_behind_the_best_reaches_add_path_peers():
+    # The best path stays; only a worse candidate comes and goes.  With
+    # report_unselected the RIB still reports the prefix, so add-path peers
+    # are offered the new candidate and told when it leaves.
+    rib = Rib(ROUTER_ID, LOCAL_AS, cluster_id=ROUTER_ID)
+    rib.report_unselected = True
+    ex = Exporter(ROUTER_ID, LOCAL_AS, rib=rib, candidates=candidates_from(rib))
+    for c in (C1, C2):
+        rib.peer_up(c)
+    ex.peer_up(A, params(add_path=[V4]))
+    ra = Receiver(add_path=[V4])
+    rib.apply_update(C1, announce([P], attrs(next_hop="10.0.0.1", local_pref=200)))
+    step(rib, ex)
+    drain(ex, "A", ra)
+    assert sorted(path_ids(ra).values()) == [bytes([10, 0, 0, 1])]
+    rib.apply_update(C2, announce([P], attrs(next_hop="10.0.0.2", local_pref=100)))
+    [change] = changes = rib.drain_changes()
+    assert change.old == change.new                   # the selected path did not change
+    ex.apply(changes)
+    drain(ex, "A", ra)
+    assert sorted(path_ids(ra).values()) == [bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])]
+    rib.apply_update(C2, withdraw([P]))
+    step(rib, ex)
+    drain(ex, "A", ra)
+    assert sorted(path_ids(ra).values()) == [bytes([10, 0, 0, 1])]
+
+
+def test_without_report_unselected_only_selection_changes_are_reported():
+    rib = Rib(ROUTER_ID, LOCAL_AS, cluster_id=ROUTER_ID)
+    for c in (C1, C2):
+        rib.peer_up(c)
+    rib.apply_update(C1, announce([P], attrs(next_hop="10.0.0.1", local_pref=200)))
+    assert len(rib.drain_changes()) == 1
+    rib.apply_update(C2, announce([P], attrs(next_hop="10.0.0.2", local_pref=100)))
+    assert rib.drain_changes() == []
+
+
 def test_identifiers_are_small_stable_and_reused():
     rib, ex = ecmp_stack()
     ex.peer_up(A, params(add_path=[V4]))
