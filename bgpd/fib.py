@@ -99,7 +99,12 @@ class Fib:
         self._learn = bool(k.learn_interfaces)
         self._pending: dict = {}        # (afi, key) -> intent (True, Forward or None)
         self._wake = trio.Event()
-        self._busy = False              # a worker thread holds the KernelSync
+        # KernelSync is not thread-safe and its order matters (the sweep
+        # after the last writes): every use holds this lock, also across
+        # a worker thread's run.
+        self._lock = trio.Lock()
+        self._in_thread = False         # a worker thread is using the KernelSync
+        self._provisional = False       # next hops answered while it was
         self.recovering = False         # stale routes of ours wait for the sweep
         self._learned: dict = {}        # (afi, key) -> attrs originated as kernel routes
         self.installed_total = 0
@@ -111,7 +116,7 @@ class Fib:
     # ------------------------------------------------------------------
     async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
         k = self.config.kernel
-        report = await trio.to_thread.run_sync(self.sync.start, k.persist)
+        report = await trio.to_thread.run_sync(self.sync.start, k.persist)    # nothing else yet
         if not self._node_given:
             self.sync.set_node(self._node_from_kernel())
         self.recovering = bool(self.sync.stale)
@@ -139,9 +144,8 @@ class Fib:
             if self.changes in self.routing.consumers:
                 self.routing.consumers.remove(self.changes)
             with trio.CancelScope(shield=True):
-                while self._busy:
-                    await trio.sleep(0.01)
-                self.sync.close()
+                async with self._lock:
+                    self.sync.close()
 
     def _node_from_kernel(self) -> Node:
         """This node's addresses, when the config does not give them: the
@@ -163,7 +167,24 @@ class Fib:
         return Node(tuple(out))
 
     def _resolve(self, next_hop: bytes):
+        if self._in_thread:
+            # The kernel view is being changed by the worker thread: answer
+            # "reachable" for now and have the RIB ask again afterwards.
+            self._provisional = True
+            return True, 0
         return self.sync.resolve_next_hop(next_hop)
+
+    async def _in_worker(self, fn):
+        """``fn()`` in a worker thread (the lock held by the caller)."""
+        self._in_thread = True
+        try:
+            return await trio.to_thread.run_sync(fn)
+        finally:
+            self._in_thread = False
+            if self._provisional:
+                self._provisional = False
+                self.routing.rib.next_hops_changed()
+                self.routing.flush()
 
     # ------------------------------------------------------------------
     # Loc-RIB changes in
@@ -181,6 +202,10 @@ class Fib:
             await self._write()
 
     async def _write(self) -> None:
+        async with self._lock:
+            await self._write_locked()
+
+    async def _write_locked(self) -> None:
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
@@ -199,11 +224,7 @@ class Fib:
             return self.sync.apply()
         started = time.perf_counter()
         if len(pending) > THREAD_THRESHOLD:
-            self._busy = True
-            try:
-                report = await trio.to_thread.run_sync(write)
-            finally:
-                self._busy = False
+            report = await self._in_worker(write)
         else:
             report = write()
         self._report(report, time.perf_counter() - started)
@@ -214,10 +235,9 @@ class Fib:
         fd = self.sync.fileno()
         while True:
             await trio.lowlevel.wait_readable(fd)
-            while self._busy:
-                await trio.sleep(0.01)
-            report = self.sync.process_events()
-            self._report(report)
+            async with self._lock:
+                report = self.sync.process_events()
+                self._report(report)
 
     def _report(self, report, seconds: float | None = None) -> None:
         written = report.added + report.replaced + report.deleted + report.restored
@@ -267,17 +287,15 @@ class Fib:
         if not self.recovering:
             return
         self.recovering = False
-        while self._busy:
-            await trio.sleep(0.01)
-        stale = len(self.sync.stale)
-        self._busy = True
-        try:
-            report = await trio.to_thread.run_sync(self.sync.sweep)
-        finally:
-            self._busy = False
-        self.log.info("kernel: graceful restart over, %d stale routes checked, %d deleted",
-                      stale, report.deleted)
-        self._report(report)
+        async with self._lock:
+            # What the end of recovery decided goes in first: a stale route
+            # the RIB still wants must be wanted before the sweep looks.
+            await self._write_locked()
+            stale = len(self.sync.stale)
+            report = await self._in_worker(self.sync.sweep)
+            self.log.info("kernel: graceful restart over, %d stale routes checked, %d deleted",
+                          stale, report.deleted)
+            self._report(report)
 
     # ------------------------------------------------------------------
     def status(self) -> dict:

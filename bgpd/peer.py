@@ -216,6 +216,13 @@ class PeerTask:
 
     def _on_established(self, e: ev.Established) -> None:
         n = e.negotiated
+        if self.session.negotiated is not n:
+            # The same read also ended this session (the peer's NOTIFICATION
+            # or close right behind its KEEPALIVE): the SessionDown that
+            # follows in this batch finds nothing to undo.
+            self.log.info("session established and lost in the same read (now %s)",
+                          self.session.state.name.capitalize())
+            return
         self.log.info("session established: AS %d, id %s, hold %ds, families %s",
                       n.peer_as, _ip(n.peer_id), n.hold_time,
                       ", ".join("%d/%d" % f for f in sorted(self.session.families)))

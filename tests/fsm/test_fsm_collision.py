@@ -114,6 +114,27 @@ def test_late_dial_collides_with_openconfirm():
     assert s.state == S.ESTABLISHED and s.primary.outgoing
 
 
+def test_incoming_connection_established_while_our_dial_waits_in_opensent():
+    """The peer's connection reaches Established while ours still waits in
+    OpenSent for the peer's OPEN (no collision known yet): the session is
+    the established connection's at once, for whoever handles the
+    Established event (negotiated, families, codec, what is sent)."""
+    d = drive(S.OPENSENT, config(local_id=LOW))
+    s = d.session
+    incoming, _ = s.accept(0)
+    s.receive_data(0, incoming, msg(peer_open(bgp_id=HIGH)))
+    events = s.receive_data(1, incoming, KEEPALIVE_MSG)
+    (up,) = of(events, Established)
+    assert s.state == S.ESTABLISHED and s.negotiated is up.negotiated
+    assert s.codec is not None and s.families
+    assert s.primary.conn == incoming
+    # The peer's OPEN on our dial arrives later: that connection is dumped
+    # and the session stays up on the peer's.
+    events = s.receive_data(2, d.conn, msg(peer_open(bgp_id=HIGH)))
+    assert not of(events, SessionDown)
+    assert s.state == S.ESTABLISHED and s.connections == (incoming,)
+
+
 def test_new_connection_loses_to_the_established_session():
     d = drive(S.ESTABLISHED)
     s = d.session

@@ -15,7 +15,9 @@ originates 10.99.0.0/24.  Both run with ``[kernel]``:
 - graceful restart, the restarting side: the node's daemon is killed
   (SIGKILL) and started again; its routes never leave the node's kernel
   nor the router's, its new OPEN says it restarted, and a route of ours
-  nobody announces any more is swept at the end of recovery.
+  nobody announces any more is swept at the end of recovery;
+- the same with 100,000 routes, watched with ``ip monitor route``: not one
+  route of the table is deleted at any moment of the restart.
 """
 
 from __future__ import annotations
@@ -166,3 +168,48 @@ def test_graceful_restart_keeps_forwarding_and_sweeps_stale_routes():
         detail = r.detail("node1")
         gr = detail["negotiated"]["peer_graceful_restart"]
         assert gr["restarting"] is True and gr["forwarding"] == ["ipv4-unicast"], detail
+
+
+def _count(ns, proto: str = PROTO) -> int:
+    return len(ns.ip("-4", "route", "show", "proto", proto).stdout.splitlines())
+
+
+def test_kill_9_with_100k_routes_no_route_ever_missing():
+    """The router (ours, no kernel) originates 100,000 /24s; the node
+    installs them.  The node's daemon is killed (SIGKILL) and started
+    again: `ip monitor route` on the node sees no route of the table
+    deleted, ever, and a route of ours nobody announces any more is swept
+    at the end of recovery."""
+    count = 100_000
+    nets = [f"{10 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}.0/24" for i in range(count)]
+    with Lab("k100k") as lab:
+        node = lab.namespace("node")
+        router = lab.namespace("rtr")
+        link = lab.link(node, router, v4="192.168.16.0/24")
+        n = Bgpd(lab, node, asn=NODE_AS, router_id="192.168.16.1", listen=("192.168.16.1",),
+                 peers=[Peer("R1", link.b_v4, ROUTER_AS, local_address=link.a_v4)],
+                 extra="[kernel]\npersist = true\ngr_time = 60\n", log_level="info")
+        r = Bgpd(lab, router, asn=ROUTER_AS, router_id="192.168.16.2", listen=("192.168.16.2",),
+                 peers=[Peer("node1", link.a_v4, NODE_AS, local_address=link.b_v4)],
+                 originate=[Originate(p) for p in nets], log_level="info")
+        r.start(timeout=60)
+        n.start()
+        n.wait_established("R1")
+        wait_until(lambda: _count(node) >= count, 60, "100,000 routes in the node's kernel")
+        n.proc.stop(grace=0.1, sig=signal.SIGKILL)
+        node.ip("route", "add", "9.9.9.0/24", "via", link.b_v4, "proto", PROTO)
+        monitor = lab.spawn(node, ["ip", "monitor", "route"], "monitor")
+        try:
+            time.sleep(0.3)                 # the monitor is listening
+            mark = n.log_offset()
+            n.start()
+            wait_until(lambda: n.log_lines("graceful restart recovery complete", since=mark),
+                       60, "recovery to complete")
+            wait_until(lambda: "9.9.9.0" not in _routes(node, "9.9.9.0/24"), 30,
+                       "the stale route swept")
+            assert _count(node) == count
+        finally:
+            monitor.stop(grace=1.0)
+        deleted = [line for line in monitor.output().splitlines()
+                   if line.startswith("Deleted") and "9.9.9.0/24" not in line]
+        assert deleted == [], deleted[:5]
