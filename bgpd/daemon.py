@@ -1,11 +1,18 @@
-"""The daemon: listeners, one task per peer, the control socket, signals.
+"""The daemon: listeners, one task per peer, the control sockets, the
+kernel FIB, metrics, systemd, signals.
 
 Structured concurrency throughout: one nursery holds the listeners, the
-control socket and every peer's own nursery; cancelling it (SIGTERM, or the
-end of a test) closes every socket in ``finally`` blocks.  SIGTERM and
+control socket (and the BIRD-compatible one, and the metrics endpoint), the
+kernel FIB's tasks and every peer's own nursery; cancelling it (SIGTERM, or
+the end of a test) closes every socket in ``finally`` blocks.  SIGTERM and
 SIGINT first send Cease / Administrative Shutdown (RFC 4486, with an RFC
 9003 message) to every established peer and give the NOTIFICATIONs a moment
-to leave.  SIGHUP is reserved for configuration reload.
+to leave.  SIGHUP reads the configuration file again and applies the
+difference (``reconfigure``).
+
+Start order: control socket, listeners, the kernel FIB (which says whether
+our routes outlived the last run: then we are restarting, RFC 4724 4.1),
+then the peers, then READY=1 to systemd.
 """
 
 from __future__ import annotations
