@@ -36,11 +36,14 @@ import time
 import trio
 
 from kernel_sync import (BlockType, Encap, Forward, KernelSync, LearnFilter, Node, Pool,
-                         SyncOptions)
+                         SyncOptions, dest, dest_text)
+from kernel_sync.model import RTN_NAMES
 from rib.source import Install, LocalKind
 from rib.routes import install_of
 from wire import make_attributes
 
+# Routes learned from the kernel: ORIGIN INCOMPLETE, as BIRD's kernel protocol gives them.
+LEARNED_ATTRIBUTES = make_attributes(origin=2, as_path=())
 # More pending destinations than this are written from a worker thread.
 THREAD_THRESHOLD = 2000
 AFI_FAMILY = {1: (1, 1), 2: (2, 1)}
@@ -106,12 +109,11 @@ class Fib:
         self._in_thread = False         # a worker thread is using the KernelSync
         self._provisional = False       # next hops answered while it was
         self.recovering = False         # stale routes of ours wait for the sweep
-        self._learned: dict = {}        # (afi, key) -> attrs originated as kernel routes
+        self._learned: set = set()      # (afi, key) originated as kernel routes
         self.installed_total = 0
         self.failed_total = 0
         self.last_error = ""
         self.on_batch = None            # callable(seconds, installed, failed) for metrics
-        self.started = False
 
     # ------------------------------------------------------------------
     async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -134,7 +136,6 @@ class Fib:
             self._pending[(r.family[0], r.key)] = intent_of(r.paths)
         self.routing.flush()
         await self._write()
-        self.started = True
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._writer)
@@ -270,14 +271,14 @@ class Fib:
         protocol gives them)."""
         learned = self.sync.learned()
         rib = self.routing.rib
-        for d in (set(learned) | set(self._learned)) if dests is None else dests:
+        for d in (set(learned) | self._learned) if dests is None else dests:
             family = AFI_FAMILY[d[0]]
             if d in learned:
                 if d not in self._learned:
-                    attrs = make_attributes(origin=2, as_path=())
-                    rib.originate(family, d[1], attrs, kind=LocalKind.KERNEL)
-                    self._learned[d] = attrs
-            elif self._learned.pop(d, None) is not None:
+                    rib.originate(family, d[1], LEARNED_ATTRIBUTES, kind=LocalKind.KERNEL)
+                    self._learned.add(d)
+            elif d in self._learned:
+                self._learned.discard(d)
                 rib.withdraw_originated(family, d[1], kind=LocalKind.KERNEL)
 
     # ------------------------------------------------------------------
@@ -308,7 +309,6 @@ class Fib:
 
     def interfaces_of(self, prefix: str) -> list[str]:
         """The outgoing interfaces of our kernel route for ``prefix``."""
-        from kernel_sync import dest
         try:
             d = dest(prefix)
         except ValueError:
@@ -320,7 +320,6 @@ class Fib:
 
     def routes(self) -> list[dict]:
         """Our routes as the kernel holds them (``bgpctl show kernel``)."""
-        from kernel_sync import dest_text
         out = []
         sync = self.sync
         view = sync.view
@@ -331,7 +330,6 @@ class Fib:
 
 
 def _dest_text(d) -> str:
-    from kernel_sync import dest_text
     try:
         return dest_text(d)
     except Exception:
@@ -339,7 +337,6 @@ def _dest_text(d) -> str:
 
 
 def _kroute_row(prefix, metric, value, view, sync, d) -> dict:
-    from kernel_sync.model import RTN_NAMES
     hops = value.nexthops
     return {
         "prefix": prefix,

@@ -275,18 +275,23 @@ def compare_sessions(old_s, new_s, old, new) -> PeerChange:
     return _compare(old_s, new_s, _Policies(old), _Policies(new), _session_wide(old, new))
 
 
+def _changed_fields(old, new):
+    """``(field, old value, new value)`` of every compared dataclass field
+    that differs (a field ``old`` lacks counts as changed)."""
+    for f in fields(new):
+        if f.compare:
+            before, after = getattr(old, f.name, None), getattr(new, f.name)
+            if before != after:
+                yield f, before, after
+
+
 def _compare(old_s, new_s, old_policies: _Policies, new_policies: _Policies,
              restart_all: tuple) -> PeerChange:
     """``compare_sessions`` with the policies' forms kept across sessions;
     ``restart_all``: reasons that restart every session (a top-level change
     such as ``hostname``)."""
     by_action: dict[Action, list[str]] = {}
-    for f in fields(new_s):
-        if not f.compare:
-            continue
-        before, after = getattr(old_s, f.name, None), getattr(new_s, f.name)
-        if before == after:
-            continue
+    for f, before, after in _changed_fields(old_s, new_s):
         rule = SESSION_FIELDS.get(f.name, _NO_SESSION_RULE)
         by_action.setdefault(rule.apply, []).append(_field_reason(f.name, before, after))
     for action, attr in ((Action.IMPORT, "import_policy"), (Action.EXPORT, "export_policy")):
@@ -452,12 +457,7 @@ def _top_change(key: str, old, new) -> str:
 def _top_level(old, new) -> dict[Apply, list[tuple[str, str]]]:
     """The changed top-level fields by how they apply: ``{Apply: [(key, text)]}``."""
     out: dict[Apply, list] = {}
-    for f in fields(new):
-        if not f.compare:
-            continue
-        before, after = getattr(old, f.name, None), getattr(new, f.name)
-        if before == after:
-            continue
+    for f, before, after in _changed_fields(old, new):
         rule = TOP_LEVEL.get(f.name, _NO_TOP_RULE)
         if rule.apply in (Apply.ITEMS, Apply.IGNORE):
             continue

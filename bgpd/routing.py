@@ -33,6 +33,8 @@ from wire.communities import community_text
 from wire.constants import Origin, RefreshSubtype, family_name
 from wire.nlri import from_network, next_hop_text, parse as parse_prefix, to_text
 
+from .control import CommandError
+
 DEFAULT_LOCAL_PREF = 100
 WRITE_BATCH = 256 * 1024
 ORIGIN_CODE = {0: "i", 1: "e", 2: "?"}
@@ -310,17 +312,16 @@ class Routing:
                               enhanced=bool(neg.enhanced_route_refresh))
         peer.poke()
 
-    def writable(self, peer) -> bool:
+    def writable(self, peer) -> None:
         """Move what the export layer has for this peer into its session,
         as far as the session's send buffer allows (flow control).  Called
         by the peer's writer when it has nothing left to send; everyone
         else only wakes that writer (``peer.poke``), so that the batches
         of several reads go out in one write when the daemon is busy."""
         if peer.name not in self._tasks:
-            return False
+            return
         session = peer.session
         now = peer.now()
-        moved = False
         while session.can_send:
             items = self.exporter.next_messages(peer.name, WRITE_BATCH)
             if not items:
@@ -336,8 +337,6 @@ class Routing:
                 session.send_route_refresh(now, m.afi, m.safi, m.subtype)
             if batch:
                 session.send_updates(now, batch)
-            moved = True
-        return moved
 
     @staticmethod
     def _origin_attributes(orig):
@@ -371,7 +370,6 @@ class Routing:
     def show_export(self, peer, prefix: str | None = None) -> list:
         """What we send the peer (its Adj-RIB-Out), as ``show route`` rows;
         with ``prefix``, why a Loc-RIB route is not sent when it is not."""
-        from bgpd.control import CommandError
         if peer.name not in self._tasks:
             raise CommandError(f"{peer.name}: session not established: nothing is exported")
         rows = []
